@@ -1,0 +1,70 @@
+//! `tokengrid scenario list | show | validate`.
+
+use crate::{stderr, stdout, tokengrid};
+
+#[test]
+fn validate_accepts_every_builtin_by_name_and_by_file() {
+    for name in ["china-east-west", "two-hubs"] {
+        let by_name = tokengrid(&["scenario", "validate", name]);
+        assert_eq!(by_name.status.code(), Some(0), "{}", stderr(&by_name));
+        assert!(stdout(&by_name).starts_with(&format!("ok: {name}: \"{name}\"")), "{}", stdout(&by_name));
+        let file = format!("scenarios/{name}.toml");
+        let by_file = tokengrid(&["scenario", "validate", &file]);
+        assert_eq!(by_file.status.code(), Some(0), "{}", stderr(&by_file));
+        assert_eq!(stdout(&by_file).lines().count(), 1, "one-line summary");
+    }
+}
+
+#[test]
+fn validate_reports_a_bad_file_with_location_and_exit_2() {
+    let dir = std::env::temp_dir().join(format!("tokengrid-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let text = std::fs::read_to_string(crate::repo_root().join("scenarios/two-hubs.toml"))
+        .expect("two-hubs")
+        .replacen("pue = 1.2 ", "pue = 0.9 ", 1);
+    let line = text.lines().position(|l| l.starts_with("pue = 0.9")).expect("edited line") + 1;
+    let path = dir.join("bad.toml");
+    std::fs::write(&path, &text).expect("write");
+    let path = path.to_str().expect("utf-8 path");
+    let out = tokengrid(&["scenario", "validate", path]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stdout(&out).is_empty(), "nothing on stdout");
+    let expected = format!("{path}:{line}:7: hub \"gansu\": pue = 0.9 must be >= 1.0");
+    assert_eq!(stderr(&out).lines().next(), Some(expected.as_str()));
+    assert!(stderr(&out).contains("help: "), "says what to do");
+}
+
+#[test]
+fn validate_missing_file_and_unknown_name_exit_2() {
+    let out = tokengrid(&["scenario", "validate", "no/such/file.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("cannot read scenario file no/such/file.toml"), "{}", stderr(&out));
+    let out = tokengrid(&["scenario", "validate", "chinaeastwest"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("built-in scenarios: china-east-west, two-hubs"), "{}", stderr(&out));
+}
+
+#[test]
+fn show_prints_the_default_scenario_toml() {
+    let out = tokengrid(&["scenario", "show"]);
+    assert_eq!(out.status.code(), Some(0));
+    let expected = std::fs::read_to_string(crate::repo_root().join("scenarios/china-east-west.toml")).expect("file");
+    assert_eq!(stdout(&out), expected);
+}
+
+#[test]
+fn list_names_every_builtin() {
+    let out = tokengrid(&["scenario", "list"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert!(text.lines().any(|l| l.starts_with("china-east-west ")));
+    assert!(text.lines().any(|l| l.starts_with("two-hubs ")));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = tokengrid(&["scenario", "frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = tokengrid(&["no-such-command"]);
+    assert_eq!(out.status.code(), Some(2));
+}
