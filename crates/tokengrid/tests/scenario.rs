@@ -7,7 +7,11 @@ fn validate_accepts_every_builtin_by_name_and_by_file() {
     for name in ["china-east-west", "two-hubs"] {
         let by_name = tokengrid(&["scenario", "validate", name]);
         assert_eq!(by_name.status.code(), Some(0), "{}", stderr(&by_name));
-        assert!(stdout(&by_name).starts_with(&format!("ok: {name}: \"{name}\"")), "{}", stdout(&by_name));
+        assert!(
+            stdout(&by_name).starts_with(&format!("ok: {name}: \"{name}\"")),
+            "{}",
+            stdout(&by_name)
+        );
         let file = format!("scenarios/{name}.toml");
         let by_file = tokengrid(&["scenario", "validate", &file]);
         assert_eq!(by_file.status.code(), Some(0), "{}", stderr(&by_file));
@@ -22,7 +26,11 @@ fn validate_reports_a_bad_file_with_location_and_exit_2() {
     let text = std::fs::read_to_string(crate::repo_root().join("scenarios/two-hubs.toml"))
         .expect("two-hubs")
         .replacen("pue = 1.2 ", "pue = 0.9 ", 1);
-    let line = text.lines().position(|l| l.starts_with("pue = 0.9")).expect("edited line") + 1;
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("pue = 0.9"))
+        .expect("edited line")
+        + 1;
     let path = dir.join("bad.toml");
     std::fs::write(&path, &text).expect("write");
     let path = path.to_str().expect("utf-8 path");
@@ -38,17 +46,27 @@ fn validate_reports_a_bad_file_with_location_and_exit_2() {
 fn validate_missing_file_and_unknown_name_exit_2() {
     let out = tokengrid(&["scenario", "validate", "no/such/file.toml"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("cannot read scenario file no/such/file.toml"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot read scenario file no/such/file.toml"),
+        "{}",
+        stderr(&out)
+    );
     let out = tokengrid(&["scenario", "validate", "chinaeastwest"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("built-in scenarios: china-east-west, two-hubs"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("built-in scenarios: china-east-west, two-hubs"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
 fn show_prints_the_default_scenario_toml() {
     let out = tokengrid(&["scenario", "show"]);
     assert_eq!(out.status.code(), Some(0));
-    let expected = std::fs::read_to_string(crate::repo_root().join("scenarios/china-east-west.toml")).expect("file");
+    let expected =
+        std::fs::read_to_string(crate::repo_root().join("scenarios/china-east-west.toml"))
+            .expect("file");
     assert_eq!(stdout(&out), expected);
 }
 
