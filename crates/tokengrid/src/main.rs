@@ -127,9 +127,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
 /// "24h", "90m", "45s": the form scenario files use.
 fn short_duration(d: std::time::Duration) -> String {
     let secs = d.as_secs();
-    if d.subsec_nanos() == 0 && secs % 3600 == 0 {
+    if d.subsec_nanos() == 0 && secs.is_multiple_of(3600) {
         format!("{}h", secs / 3600)
-    } else if d.subsec_nanos() == 0 && secs % 60 == 0 {
+    } else if d.subsec_nanos() == 0 && secs.is_multiple_of(60) {
         format!("{}m", secs / 60)
     } else {
         humantime::format_duration(d).to_string()
