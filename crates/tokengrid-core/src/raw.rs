@@ -108,6 +108,15 @@ pub struct RawModel {
     /// Measured decode throughput per replica, tokens/s (overrides the roofline).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decode_tokens_per_s: Option<f64>,
+    /// Achieved fraction of peak FLOPs in prefill (default: tokengrid-energy's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefill_mfu: Option<f64>,
+    /// Achieved fraction of peak FLOPs in decode (default: tokengrid-energy's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decode_mfu: Option<f64>,
+    /// Achieved fraction of peak HBM bandwidth in decode (default: tokengrid-energy's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decode_mbu: Option<f64>,
 }
 
 /// `[[hub]]`.

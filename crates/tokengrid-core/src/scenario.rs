@@ -86,6 +86,18 @@ pub struct Scenario {
 }
 
 impl Scenario {
+    /// Seconds from local midnight (in the start's own UTC offset) to the start: hour 0 of every
+    /// hourly list is that midnight.
+    pub fn start_second_of_day(&self) -> u32 {
+        let t = self.start.time();
+        u32::from(t.hour()) * 3600 + u32::from(t.minute()) * 60 + u32::from(t.second())
+    }
+
+    /// Day of the year of the start, 1..=366 (local date).
+    pub fn start_day_of_year(&self) -> u16 {
+        self.start.ordinal()
+    }
+
     /// The accelerator type `id`.
     pub fn accelerator(&self, id: AcceleratorId) -> &Accelerator {
         &self.accelerators[id.index()]
@@ -220,6 +232,12 @@ pub struct Model {
     pub prefill_tokens_per_s: Option<f64>,
     /// Measured decode throughput per replica, tokens/s.
     pub decode_tokens_per_s: Option<f64>,
+    /// Achieved fraction of peak FLOPs in prefill; `None` takes the energy model's default.
+    pub prefill_mfu: Option<f64>,
+    /// Achieved fraction of peak FLOPs in decode; `None` takes the energy model's default.
+    pub decode_mfu: Option<f64>,
+    /// Achieved fraction of peak HBM bandwidth in decode; `None` takes the energy model's default.
+    pub decode_mbu: Option<f64>,
 }
 
 impl Model {
@@ -252,10 +270,8 @@ impl Hourly {
 /// Named green-supply profiles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GreenProfile {
-    /// Photovoltaic output from a clear-sky model at the hub's latitude.
+    /// Photovoltaic output from a clear-sky model at the hub's latitude, longitude and date.
     Solar,
-    /// Wind output from a shipped capacity-factor series.
-    Wind,
 }
 
 /// Local green supply of a hub.

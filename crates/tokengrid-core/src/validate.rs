@@ -482,6 +482,22 @@ impl Validator {
                 if let Some(x) = m.decode_tokens_per_s {
                     self.positive(&at, "decode_tokens_per_s", x, "");
                 }
+                for (key, v) in [
+                    ("prefill_mfu", m.prefill_mfu),
+                    ("decode_mfu", m.decode_mfu),
+                    ("decode_mbu", m.decode_mbu),
+                ] {
+                    if let Some(x) = v {
+                        self.check(
+                            &at,
+                            key,
+                            x,
+                            |v| v > 0.0 && v <= 1.0,
+                            "within 0 < x <= 1",
+                            "an achieved fraction of the accelerator's peak",
+                        );
+                    }
+                }
                 let acc = self.reference(
                     &at,
                     at.table.key("accelerator"),
@@ -502,6 +518,9 @@ impl Validator {
                     max_batch: m.max_batch,
                     prefill_tokens_per_s: m.prefill_tokens_per_s,
                     decode_tokens_per_s: m.decode_tokens_per_s,
+                    prefill_mfu: m.prefill_mfu,
+                    decode_mfu: m.decode_mfu,
+                    decode_mbu: m.decode_mbu,
                 };
                 if let Some(a) = acc.and_then(|a| accelerators.get(a as usize)) {
                     self.fits(&at, &model, a);
@@ -703,7 +722,19 @@ impl Validator {
                 let inner = At::new(at.table.key("green_mw"), at.context);
                 let profile = match p.profile.as_str() {
                     "solar" => Some(GreenProfile::Solar),
-                    "wind" => Some(GreenProfile::Wind),
+                    "wind" => {
+                        self.problem(
+                            at,
+                            inner.table.key("profile"),
+                            "green_mw.profile = \"wind\" has no data behind it yet".into(),
+                            Some(
+                                "no measured wind capacity-factor series ships with tokengrid; \
+                                 give 24 hourly MW values instead"
+                                    .into(),
+                            ),
+                        );
+                        None
+                    }
                     other => {
                         self.problem(
                             at,
@@ -711,7 +742,7 @@ impl Validator {
                             format!("green_mw.profile = \"{other}\" is not a known profile"),
                             Some(format!(
                                 "{}; or give 24 hourly MW values",
-                                suggest(other, &["solar", "wind"], "profiles")
+                                suggest(other, &["solar"], "profiles")
                             )),
                         );
                         None

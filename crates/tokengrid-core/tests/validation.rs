@@ -603,3 +603,31 @@ fn every_problem_is_reported_at_once() {
         "sorted by position"
     );
 }
+
+#[test]
+fn efficiency_outside_zero_to_one() {
+    let t = edit("max_batch = 64", "max_batch = 64\ndecode_mbu = 1.5");
+    assert_one(
+        &t,
+        offset(&t, "decode_mbu = 1.5", "1.5"),
+        "model[0].decode_mbu",
+        "within 0 < x <= 1",
+    );
+}
+
+#[test]
+fn wind_profile_has_no_data_yet() {
+    let t = edit("profile = \"solar\"", "profile = \"wind\"");
+    let d = assert_one(
+        &t,
+        offset(&t, "\"wind\"", "\""),
+        "hub[1].green_mw.profile",
+        "no data behind it",
+    );
+    assert!(
+        d.help
+            .as_deref()
+            .unwrap_or("")
+            .contains("24 hourly MW values")
+    );
+}
