@@ -58,6 +58,7 @@ pub mod hourly;
 pub mod power;
 pub mod roofline;
 pub mod solar;
+pub mod summary;
 pub mod supply;
 pub mod tariff;
 

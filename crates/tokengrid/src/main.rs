@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use tokengrid_core::{LoadError, Scenario, builtin};
+use tokengrid_energy::summary;
 
 /// tokengrid decides where and when AI workloads run across data-center hubs, so cheap, green
 /// electricity becomes tokens without breaking latency promises.
@@ -31,6 +32,56 @@ enum Command {
     /// List, print and check scenarios.
     #[command(subcommand)]
     Scenario(ScenarioCmd),
+    /// Per-token time, energy, cost and value uplift of a model on an accelerator, at every hub
+    /// of a scenario.
+    ///
+    /// Prefill is compute-bound, decode reads the weights a step touches (for a MoE model, only
+    /// the experts its batch activates) and the batch's KV cache. Costs use each hub's mean tariff
+    /// and PUE; the value uplift is token revenue over electricity cost.
+    ///
+    /// Example: tokengrid energy --model deepseek-v3 --accelerator H800-SXM
+    Energy(EnergyArgs),
+}
+
+/// Output format of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    /// A table for people.
+    Table,
+    /// One JSON object on stdout.
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+struct EnergyArgs {
+    /// Model name (from the scenario).
+    #[arg(long)]
+    model: String,
+    /// Accelerator type name (from the scenario).
+    #[arg(long)]
+    accelerator: String,
+    /// Sequences decoded together [default: as many as fit in HBM, up to the model's max_batch].
+    #[arg(long)]
+    batch: Option<u32>,
+    /// Scenario file or built-in name.
+    #[arg(long, default_value = builtin::DEFAULT)]
+    scenario: String,
+    /// Accelerators per replica [default: the model's deployment, or the fewest that hold it].
+    #[arg(long)]
+    accelerators_per_replica: Option<u32>,
+    /// Mean KV context per sequence, tokens [default: from the scenario's classes of the model].
+    #[arg(long)]
+    context: Option<f64>,
+    /// Fraction of time the replica is busy; idle time still draws idle power.
+    #[arg(long, default_value_t = 1.0)]
+    busy_fraction: f64,
+    /// Token price for the value uplift, yuan per million output tokens [default: DeepSeek R1's
+    /// US$2.19 at 7.2 yuan/US$].
+    #[arg(long)]
+    price: Option<f64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
 }
 
 #[derive(Debug, Subcommand)]
@@ -119,9 +170,99 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let s = tokengrid_core::load(&file)?;
             writeln!(out, "ok: {file}: {}", summary(&s))?;
         }
+        Command::Energy(args) => energy(&mut out, args)?,
     }
     out.flush()?;
     Ok(())
+}
+
+fn energy(out: &mut impl Write, args: EnergyArgs) -> Result<(), Failure> {
+    let s = tokengrid_core::load(&args.scenario)?;
+    let q = summary::Query {
+        model: args.model,
+        accelerator: args.accelerator,
+        accelerators_per_replica: args.accelerators_per_replica,
+        batch: args.batch,
+        context_tokens: args.context,
+        busy_fraction: Some(args.busy_fraction),
+        price_per_million_tokens: args.price,
+    };
+    let e = summary::summarize(&s, &q).map_err(|e| Failure::Input(format!("error: {e}")))?;
+    match args.format {
+        Format::Json => {
+            let text = serde_json::to_string_pretty(&e).map_err(|e| Failure::Internal(e.into()))?;
+            writeln!(out, "{text}")?;
+        }
+        Format::Table => energy_table(out, &e)?,
+    }
+    Ok(())
+}
+
+fn energy_table(out: &mut impl Write, e: &summary::EnergySummary) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{} on {} x {} ({}), batch {}, mean context {:.0} tokens, busy {:.0}% (scenario {})",
+        e.model,
+        e.accelerators_per_replica,
+        e.accelerator,
+        e.precision.to_uppercase(),
+        e.batch,
+        e.context_tokens,
+        e.busy_fraction * 100.0,
+        e.scenario
+    )?;
+    writeln!(
+        out,
+        "  prefill  {:>10.0} tokens/s per replica  {:>8.4} ms per token  {:>7.4} J per prompt token",
+        e.prefill_tokens_per_s_per_replica, e.prefill_ms_per_token, e.joules_per_prompt_token
+    )?;
+    writeln!(
+        out,
+        "  decode   {:>10.0} tokens/s per replica  {:>8.2} ms per step   {:>7.4} J per output token  ({:.1} tokens/s per sequence)",
+        e.decode_tokens_per_s_per_replica,
+        e.decode_step_ms,
+        e.joules_per_output_token,
+        e.decode_tokens_per_s_per_sequence
+    )?;
+    writeln!(
+        out,
+        "  {:.2} million output tokens per kWh of IT energy",
+        e.output_tokens_per_kwh / 1e6
+    )?;
+    match &e.dense_equivalent {
+        Some(d) => writeln!(
+            out,
+            "  MoE: {} of {} B parameters active per token; as a dense {} B model the same replica would spend {:.4} J per output token ({:.1}x)",
+            e.active_params_b,
+            e.total_params_b,
+            e.total_params_b,
+            d.joules_per_output_token,
+            d.joules_per_output_token / e.joules_per_output_token,
+        )?,
+        None => writeln!(
+            out,
+            "  dense: all {} B parameters active per token",
+            e.total_params_b
+        )?,
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{:<24} {:>12} {:>5} {:>22} {:>13}",
+        "hub", "yuan/kWh", "PUE", "yuan per M out tokens", "value uplift"
+    )?;
+    for h in &e.hubs {
+        writeln!(
+            out,
+            "{:<24} {:>12.3} {:>5.2} {:>22.4} {:>12.1}x",
+            h.name, h.tariff_yuan_per_kwh, h.pue, h.cost_per_million_output_tokens, h.value_uplift
+        )?;
+    }
+    writeln!(
+        out,
+        "tariff: mean over the day; uplift: token revenue at {:.2} yuan per million output tokens over electricity cost",
+        e.price_per_million_output_tokens
+    )
 }
 
 /// "24h", "90m", "45s": the form scenario files use.
