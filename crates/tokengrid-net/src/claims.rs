@@ -33,12 +33,14 @@ pub fn loss_path(loss: f64) -> PathParams {
 }
 
 /// The loss case's communication-bound job: 14 GB of gradients, 0.1 s of compute, 8
-/// participants, no overlap.
+/// participants, no overlap, on a 400 Gb/s data-center fabric.
 pub const LOSS_JOB: TrainingJob = TrainingJob {
     gradient_gb: 14.0,
     step_compute_s: 0.1,
     participants: 8,
     overlap: 0.0,
+    // The case is inside one data center: its reference is the same 400 Gb/s fabric, loss-free.
+    single_dc_gbps: 400.0,
 };
 
 /// Efficiency of the loss case's job at `loss` relative to the same path without loss.
@@ -56,6 +58,7 @@ pub fn deterministic_case(rtt_ms: f64) -> TrainingResult {
         step_compute_s: 4.0,
         participants: 2,
         overlap: crate::training::DEFAULT_OVERLAP,
+        single_dc_gbps: crate::training::SINGLE_DC_GBPS,
     };
     job.across(Transport::RdmaSr, &PathParams::new(400.0, rtt_ms, 0.0))
 }

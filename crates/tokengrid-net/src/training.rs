@@ -43,6 +43,9 @@ pub struct TrainingJob {
     pub participants: u32,
     /// Fraction of compute time communication can hide behind.
     pub overlap: f64,
+    /// Bandwidth between participants in the single-data-center reference, Gbit/s
+    /// (default [`SINGLE_DC_GBPS`]).
+    pub single_dc_gbps: f64,
 }
 
 /// Step times and efficiency of a job on a path.
@@ -88,9 +91,9 @@ impl TrainingJob {
         (self.step_compute_s + exposed, comm, exposed)
     }
 
-    /// The job's step inside one data center: [`SINGLE_DC_GBPS`], [`SINGLE_DC_RTT_MS`], no loss.
+    /// The job's step inside one data center: `single_dc_gbps`, [`SINGLE_DC_RTT_MS`], no loss.
     pub fn single_dc_step_s(&self) -> f64 {
-        self.step_s(SINGLE_DC_GBPS, SINGLE_DC_RTT_MS / 2.0).0
+        self.step_s(self.single_dc_gbps, SINGLE_DC_RTT_MS / 2.0).0
     }
 
     /// Step time and efficiency of the job across a path with `transport`.

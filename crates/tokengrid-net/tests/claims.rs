@@ -63,6 +63,7 @@ fn finetune_across_the_deterministic_link_keeps_98_percent() {
         step_compute_s: 4.0,
         participants: 2,
         overlap: 0.0,
+        single_dc_gbps: tokengrid_net::training::SINGLE_DC_GBPS,
     }
     .across(Transport::RdmaSr, &PathParams::new(400.0, path.rtt_ms, 0.0));
     close(

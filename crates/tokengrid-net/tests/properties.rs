@@ -49,7 +49,7 @@ proptest! {
     #[test]
     fn more_bandwidth_never_lowers_efficiency(t in transport(), gbps in 1.0..800.0f64, extra in 0.0..800.0f64, rtt in 0.001..100.0f64, p in 0.0..0.01f64,
                                              grad in 0.1..100.0f64, compute in 0.01..20.0f64, n in 2u32..64, overlap in 0.0..1.0f64) {
-        let job = TrainingJob { gradient_gb: grad, step_compute_s: compute, participants: n, overlap };
+        let job = TrainingJob { gradient_gb: grad, step_compute_s: compute, participants: n, overlap, single_dc_gbps: 3200.0 };
         let lo = job.across(t, &PathParams::new(gbps, rtt, p)).efficiency;
         let hi = job.across(t, &PathParams::new(gbps + extra, rtt, p)).efficiency;
         // Go-back-N's window grows with bandwidth; its goodput still never falls (see goodput.rs).

@@ -24,6 +24,7 @@ fn overlap_hides_communication() {
         step_compute_s: 2.0,
         participants: 4,
         overlap: 0.5,
+        single_dc_gbps: tokengrid_net::training::SINGLE_DC_GBPS,
     };
     // comm 1.23 s, window 1.0 s -> exposed 0.23 s, step 2.23 s
     let (step, comm, exposed) = job.step_s(100.0, 5.0);

@@ -6,6 +6,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+mod net_cmd;
 use tokengrid_core::{LoadError, Scenario, builtin};
 use tokengrid_energy::summary;
 
@@ -41,11 +43,15 @@ enum Command {
     ///
     /// Example: tokengrid energy --model deepseek-v3 --accelerator H800-SXM
     Energy(EnergyArgs),
+    /// Network calculators: RTT between sites, goodput and training efficiency under loss,
+    /// deterministic path reservations.
+    #[command(subcommand)]
+    Net(net_cmd::NetCmd),
 }
 
 /// Output format of a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Format {
+pub(crate) enum Format {
     /// A table for people.
     Table,
     /// One JSON object on stdout.
@@ -106,7 +112,7 @@ enum ScenarioCmd {
 }
 
 /// An error that is the user's to fix (exit 2) or ours (exit 1).
-enum Failure {
+pub(crate) enum Failure {
     Input(String),
     Internal(anyhow::Error),
 }
@@ -171,6 +177,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             writeln!(out, "ok: {file}: {}", summary(&s))?;
         }
         Command::Energy(args) => energy(&mut out, args)?,
+        Command::Net(cmd) => net_cmd::run(&mut out, cmd)?,
     }
     out.flush()?;
     Ok(())
@@ -189,12 +196,16 @@ fn energy(out: &mut impl Write, args: EnergyArgs) -> Result<(), Failure> {
     };
     let e = summary::summarize(&s, &q).map_err(|e| Failure::Input(format!("error: {e}")))?;
     match args.format {
-        Format::Json => {
-            let text = serde_json::to_string_pretty(&e).map_err(|e| Failure::Internal(e.into()))?;
-            writeln!(out, "{text}")?;
-        }
+        Format::Json => print_json(out, &e)?,
         Format::Table => energy_table(out, &e)?,
     }
+    Ok(())
+}
+
+/// Writes `v` as pretty JSON and a newline.
+pub(crate) fn print_json(out: &mut impl Write, v: &impl serde::Serialize) -> Result<(), Failure> {
+    let text = serde_json::to_string_pretty(v).map_err(|e| Failure::Internal(e.into()))?;
+    writeln!(out, "{text}")?;
     Ok(())
 }
 

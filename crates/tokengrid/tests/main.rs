@@ -1,6 +1,7 @@
 //! End-to-end tests of the `tokengrid` binary: exit codes, stdout and stderr as a user sees them.
 
 mod energy;
+mod net;
 mod scenario;
 
 use std::path::PathBuf;
