@@ -14,6 +14,15 @@
 //!   a path has the capacity for the whole window, with explainable refusals.
 //!
 //! The two claims of the source article are reproduced as documented cases in [`claims`].
+//!
+//! ```
+//! use tokengrid_net::goodput::{PathParams, Transport, goodput_gbps};
+//! // One TCP flow across 1,900 km (19 ms) at 0.01% loss: Mathis caps it near 75 Mb/s,
+//! // while RDMA with selective repeat keeps 99.99% of a 400 Gb/s link.
+//! let path = PathParams::new(400.0, 19.0, 1e-4);
+//! assert!(goodput_gbps(Transport::Tcp, &path) < 0.1);
+//! assert!(goodput_gbps(Transport::RdmaSr, &path) > 399.9);
+//! ```
 
 #![warn(missing_docs)]
 
