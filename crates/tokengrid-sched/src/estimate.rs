@@ -1,0 +1,278 @@
+//! Per-hub estimates for a unit of work, and time shifting of deferrable work.
+
+use tokengrid_core::HubId;
+
+use crate::plugin::Candidate;
+use crate::view::{ClusterView, HubSnapshot};
+use crate::work::{BatchJob, InferenceRequest, TrainingJob, Work};
+
+/// What time shifting minimises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Objective {
+    /// Electricity cost.
+    Cost,
+    /// CO2.
+    Carbon,
+}
+
+/// How far ahead forecasts reach, s.
+pub const HORIZON_S: f64 = 48.0 * 3600.0;
+
+/// Joules per kWh.
+const J_PER_KWH: f64 = 3.6e6;
+
+fn blank(hub: HubId, snap: HubSnapshot, now: f64) -> Candidate {
+    Candidate {
+        hub,
+        snap,
+        model: None,
+        allowed: true,
+        rtt_ms: 0.0,
+        ttft_ms: 0.0,
+        e2e_ms: 0.0,
+        energy_kwh: 0.0,
+        cost: 0.0,
+        carbon_kg: 0.0,
+        extra_kw: 0.0,
+        start_s: now,
+        end_s: now,
+        capacity_ok: true,
+        deadline_ok: true,
+    }
+}
+
+/// The hub as estimated for `work`. Deferrable work is given its best start time under
+/// `objective`.
+pub fn candidate(
+    view: &dyn ClusterView,
+    work: &Work<'_>,
+    h: HubId,
+    objective: Objective,
+) -> Candidate {
+    let now = view.now_s();
+    let snap = view.hub(h);
+    match work {
+        Work::Inference(r) => inference(view, r, h, snap, now),
+        Work::Batch(b) => batch(view, b, h, snap, now, objective),
+        Work::Training(t) => training(view, t, h, snap, now, objective),
+    }
+}
+
+fn inference(
+    view: &dyn ClusterView,
+    r: &InferenceRequest<'_>,
+    h: HubId,
+    snap: HubSnapshot,
+    now: f64,
+) -> Candidate {
+    let mut c = blank(h, snap, now);
+    c.allowed = r.residency.is_none_or(|set| set.contains(h));
+    c.rtt_ms = view.rtt_ms(r.origin, h);
+    let Some(m) = view.model(h, r.model) else {
+        return c;
+    };
+    c.model = Some(m);
+    let prefill_s = f64::from(r.prompt_tokens) / m.prefill_tokens_per_s;
+    let decode_s = f64::from(r.output_tokens) * m.decode_s_per_token;
+    c.ttft_ms = c.rtt_ms + (m.expected_wait_s + prefill_s) * 1e3;
+    c.e2e_ms = c.ttft_ms + decode_s * 1e3;
+    let it_j = f64::from(r.prompt_tokens) * m.joules_per_prompt_token
+        + f64::from(r.output_tokens) * m.joules_per_output_token;
+    c.energy_kwh = it_j * snap.pue / J_PER_KWH;
+    let busy_s = (prefill_s + decode_s).max(1e-3);
+    let kw = c.energy_kwh * 3600.0 / busy_s;
+    let green = (snap.green_surplus_kw / kw).clamp(0.0, 1.0);
+    let grid_kwh = c.energy_kwh * (1.0 - green);
+    c.cost = grid_kwh * snap.tariff_now;
+    c.carbon_kg = grid_kwh * snap.carbon_g_per_kwh_now / 1000.0;
+    c.extra_kw = if m.free_slots == 0 {
+        0.0
+    } else {
+        m.marginal_kw * snap.pue
+    };
+    c.end_s = now + c.e2e_ms / 1e3;
+    c
+}
+
+/// Cost and carbon of drawing `facility_kw` at hub `h` over `[start, end)`, from forecasts.
+pub fn window_cost(
+    view: &dyn ClusterView,
+    h: HubId,
+    facility_kw: f64,
+    start: f64,
+    end: f64,
+) -> (f64, f64) {
+    let (mut cost, mut carbon) = (0.0, 0.0);
+    let mut t = start;
+    while t < end {
+        let f = view.forecast(h, t);
+        let seg_end = if f.until_s > t {
+            f.until_s.min(end)
+        } else {
+            end
+        };
+        let hours = (seg_end - t) / 3600.0;
+        let grid_kw = (facility_kw - f.green_surplus_kw).max(0.0);
+        cost += grid_kw * hours * f.tariff;
+        carbon += grid_kw * hours * f.carbon_g_per_kwh / 1000.0;
+        t = seg_end;
+    }
+    (cost, carbon)
+}
+
+/// Start times worth trying: now and every forecast boundary up to `latest` (within the
+/// forecast horizon).
+fn starts(
+    view: &dyn ClusterView,
+    h: HubId,
+    now: f64,
+    latest: f64,
+) -> impl Iterator<Item = f64> + '_ {
+    let limit = latest.min(now + HORIZON_S);
+    let mut next = Some(now);
+    std::iter::from_fn(move || {
+        let t = next?;
+        if t > limit {
+            return None;
+        }
+        let until = view.forecast(h, t).until_s;
+        next = (until > t).then_some(until);
+        Some(t)
+    })
+}
+
+/// A run to place in time: it draws `facility_kw` for `duration_s` and must start in
+/// `[now, latest]`.
+struct Run {
+    now: f64,
+    latest: f64,
+    duration_s: f64,
+    facility_kw: f64,
+}
+
+/// The start that minimises `objective` for `run`, among starts where `fits(start, end)`; ties
+/// go to the earliest. Returns (start, cost, carbon).
+fn best_start(
+    view: &dyn ClusterView,
+    h: HubId,
+    run: &Run,
+    objective: Objective,
+    fits: impl Fn(f64, f64) -> bool,
+) -> Option<(f64, f64, f64)> {
+    let Run {
+        now,
+        latest,
+        duration_s,
+        facility_kw,
+    } = *run;
+    let mut best: Option<(f64, f64, f64, f64)> = None;
+    for s in starts(view, h, now, latest) {
+        if !fits(s, s + duration_s) {
+            continue;
+        }
+        let (cost, carbon) = window_cost(view, h, facility_kw, s, s + duration_s);
+        let key = match objective {
+            Objective::Cost => cost,
+            Objective::Carbon => carbon,
+        };
+        if best.is_none_or(|b| key < b.0 - 1e-12) {
+            best = Some((key, s, cost, carbon));
+        }
+    }
+    best.map(|(_, s, cost, carbon)| (s, cost, carbon))
+}
+
+fn batch(
+    view: &dyn ClusterView,
+    b: &BatchJob<'_>,
+    h: HubId,
+    snap: HubSnapshot,
+    now: f64,
+    objective: Objective,
+) -> Candidate {
+    let mut c = blank(h, snap, now);
+    c.allowed = b.residency.is_none_or(|set| set.contains(h));
+    c.rtt_ms = view.rtt_ms(b.origin, h);
+    let Some(m) = view.model(h, b.model) else {
+        return c;
+    };
+    c.model = Some(m);
+    let duration = f64::from(b.prompt_tokens) / m.prefill_tokens_per_s
+        + f64::from(b.output_tokens) * m.decode_s_per_token
+        + c.rtt_ms / 1e3;
+    let it_j = f64::from(b.prompt_tokens) * m.joules_per_prompt_token
+        + f64::from(b.output_tokens) * m.joules_per_output_token;
+    c.energy_kwh = it_j * snap.pue / J_PER_KWH;
+    let facility_kw = c.energy_kwh * 3600.0 / duration.max(1e-3);
+    let latest = b.deadline_s - duration;
+    c.deadline_ok = latest >= now;
+    let found = best_start(
+        view,
+        h,
+        &Run {
+            now,
+            latest,
+            duration_s: duration,
+            facility_kw,
+        },
+        objective,
+        |s, e| view.free_slots_at(h, b.model, s, e) > 0,
+    );
+    match found {
+        Some((s, cost, carbon)) => {
+            c.start_s = s;
+            c.end_s = s + duration;
+            c.cost = cost;
+            c.carbon_kg = carbon;
+        }
+        None => {
+            // No start fits: for lack of capacity only when the deadline itself allows one.
+            c.capacity_ok = !c.deadline_ok;
+            c.end_s = now + duration;
+        }
+    }
+    c
+}
+
+fn training(
+    view: &dyn ClusterView,
+    t: &TrainingJob,
+    h: HubId,
+    snap: HubSnapshot,
+    now: f64,
+    objective: Objective,
+) -> Candidate {
+    let mut c = blank(h, snap, now);
+    let duration = t.compute_hours * 3600.0;
+    let facility_kw = f64::from(t.accelerators) * t.accelerator_w / 1000.0 * snap.pue;
+    c.energy_kwh = facility_kw * duration / 3600.0;
+    c.extra_kw = facility_kw;
+    let latest = t.deadline_s - duration;
+    c.deadline_ok = latest >= now;
+    let found = best_start(
+        view,
+        h,
+        &Run {
+            now,
+            latest,
+            duration_s: duration,
+            facility_kw,
+        },
+        objective,
+        |s, e| view.free_accelerators(h, t.accelerator, s, e) >= t.accelerators,
+    );
+    match found {
+        Some((s, cost, carbon)) => {
+            c.start_s = s;
+            c.end_s = s + duration;
+            c.cost = cost;
+            c.carbon_kg = carbon;
+        }
+        None => {
+            // No start fits: for lack of capacity only when the deadline itself allows one.
+            c.capacity_ok = !c.deadline_ok;
+            c.end_s = now + duration;
+        }
+    }
+    c
+}

@@ -1,0 +1,225 @@
+//! Filter and score plugins, and the per-hub estimates they read.
+//!
+//! As in the Kubernetes scheduling framework, a filter drops infeasible hubs with a stable
+//! reason, a score ranks the rest; plugins read a [`Candidate`] (the hub as seen for this unit of
+//! work) and never change anything.
+
+use serde::Serialize;
+use tokengrid_core::HubId;
+
+use crate::view::{HubSnapshot, ModelSnapshot};
+use crate::work::Work;
+
+/// Why a hub cannot take a unit of work. Stable codes (`code()`), shown in explanations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// The hub does not serve the model.
+    ModelNotServed,
+    /// The hub is down or out of rotation.
+    HubDown,
+    /// The work's data may not go to this hub.
+    Residency,
+    /// The hub's queue for the model is at its bound.
+    QueueFull,
+    /// Expected time to first token exceeds the SLO.
+    TtftSlo,
+    /// Expected end-to-end latency exceeds the SLO.
+    E2eSlo,
+    /// The extra power would exceed the hub's grid cap.
+    PowerCap,
+    /// Not enough free accelerators or slots for the whole run.
+    NoCapacity,
+    /// The work cannot finish before its deadline.
+    Deadline,
+    /// A split job's network reservation is not possible.
+    NoNetworkReservation,
+    /// A reservation failed when it was committed.
+    ReserveFailed,
+}
+
+impl Reason {
+    /// The stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Reason::ModelNotServed => "model_not_served",
+            Reason::HubDown => "hub_down",
+            Reason::Residency => "residency",
+            Reason::QueueFull => "queue_full",
+            Reason::TtftSlo => "ttft_slo",
+            Reason::E2eSlo => "e2e_slo",
+            Reason::PowerCap => "power_cap",
+            Reason::NoCapacity => "no_capacity",
+            Reason::Deadline => "deadline",
+            Reason::NoNetworkReservation => "no_network_reservation",
+            Reason::ReserveFailed => "reserve_failed",
+        }
+    }
+}
+
+/// A hub as estimated for one unit of work: what the plugins read.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Candidate {
+    /// The hub.
+    pub hub: HubId,
+    /// The hub now.
+    pub snap: HubSnapshot,
+    /// The model's serving at the hub (inference and batch); `None` when not served.
+    pub model: Option<ModelSnapshot>,
+    /// Whether the work's residency allows the hub.
+    pub allowed: bool,
+    /// Round-trip time from the work's origin, ms.
+    pub rtt_ms: f64,
+    /// Expected time to first token, ms (inference).
+    pub ttft_ms: f64,
+    /// Expected end-to-end latency, ms (inference).
+    pub e2e_ms: f64,
+    /// Facility energy of the work, kWh.
+    pub energy_kwh: f64,
+    /// Expected electricity cost of the work at its start time, currency units.
+    pub cost: f64,
+    /// Expected CO2 of the work, kg.
+    pub carbon_kg: f64,
+    /// Extra facility power the work may need, kW.
+    pub extra_kw: f64,
+    /// When the work would start, s since the scenario start.
+    pub start_s: f64,
+    /// When it would end, s.
+    pub end_s: f64,
+    /// Whether enough capacity is free for the whole run (batch and training).
+    pub capacity_ok: bool,
+    /// Whether it finishes by its deadline (batch and training).
+    pub deadline_ok: bool,
+}
+
+/// Drops infeasible hubs.
+pub trait FilterPlugin: Send + Sync + std::fmt::Debug {
+    /// Registry name.
+    fn name(&self) -> &'static str;
+    /// `Err(reason)` when the hub cannot take the work.
+    fn filter(&self, work: &Work<'_>, c: &Candidate) -> Result<(), Reason>;
+}
+
+/// Ranks feasible hubs: a cost, lower is better (normalised to 0..100 by the framework).
+pub trait ScorePlugin: Send + Sync + std::fmt::Debug {
+    /// Registry name.
+    fn name(&self) -> &'static str;
+    /// The hub's raw cost for the work.
+    fn cost(&self, work: &Work<'_>, c: &Candidate) -> f64;
+}
+
+macro_rules! filter {
+    ($(#[$doc:meta])* $ty:ident, $name:literal, |$w:ident, $c:ident| $body:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, Default)]
+        pub struct $ty;
+        impl FilterPlugin for $ty {
+            fn name(&self) -> &'static str {
+                $name
+            }
+            #[inline]
+            fn filter(&self, $w: &Work<'_>, $c: &Candidate) -> Result<(), Reason> {
+                $body
+            }
+        }
+    };
+}
+
+macro_rules! score {
+    ($(#[$doc:meta])* $ty:ident, $name:literal, |$w:ident, $c:ident| $body:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, Default)]
+        pub struct $ty;
+        impl ScorePlugin for $ty {
+            fn name(&self) -> &'static str {
+                $name
+            }
+            #[inline]
+            fn cost(&self, $w: &Work<'_>, $c: &Candidate) -> f64 {
+                $body
+            }
+        }
+    };
+}
+
+fn needs_model(w: &Work<'_>) -> bool {
+    !matches!(w, Work::Training(_))
+}
+
+filter!(
+    /// The hub serves the work's model (training needs none).
+    ModelServed, "model", |w, c| if needs_model(w) && c.model.is_none_or(|m| m.replicas == 0) {
+        Err(Reason::ModelNotServed)
+    } else {
+        Ok(())
+    }
+);
+
+filter!(
+    /// The hub is up.
+    HubUp, "up", |_w, c| if c.snap.up { Ok(()) } else { Err(Reason::HubDown) }
+);
+
+filter!(
+    /// The work's data may go to the hub.
+    Residency, "residency", |_w, c| if c.allowed { Ok(()) } else { Err(Reason::Residency) }
+);
+
+filter!(
+    /// The queue has room (batch and training: capacity for the whole run).
+    Capacity, "capacity", |w, c| match w {
+        Work::Inference(_) => match c.model {
+            Some(m) if m.max_queue.is_some_and(|q| m.free_slots == 0 && m.queue_len >= q) => {
+                Err(Reason::QueueFull)
+            }
+            _ => Ok(()),
+        },
+        _ => if c.capacity_ok { Ok(()) } else { Err(Reason::NoCapacity) },
+    }
+);
+
+filter!(
+    /// Expected latency meets the SLOs (inference); the work ends by its deadline (batch,
+    /// training).
+    Slo, "slo", |w, c| match w {
+        Work::Inference(r) => {
+            if r.ttft_slo_ms.is_some_and(|slo| c.ttft_ms > slo) {
+                Err(Reason::TtftSlo)
+            } else if r.e2e_slo_ms.is_some_and(|slo| c.e2e_ms > slo) {
+                Err(Reason::E2eSlo)
+            } else {
+                Ok(())
+            }
+        }
+        _ => if c.deadline_ok { Ok(()) } else { Err(Reason::Deadline) },
+    }
+);
+
+filter!(
+    /// The extra power fits under the hub's grid cap.
+    PowerCap, "power", |_w, c| if c.extra_kw > c.snap.power_headroom_kw { Err(Reason::PowerCap) } else { Ok(()) }
+);
+
+score!(
+    /// Marginal electricity cost of the work: facility kWh not covered by green surplus, at the
+    /// tariff when it runs.
+    EnergyCost, "energy-cost", |_w, c| c.cost
+);
+
+score!(
+    /// CO2 of the work's grid energy.
+    Carbon, "carbon", |_w, c| c.carbon_kg
+);
+
+score!(
+    /// Latency the user sees: end-to-end for inference, round trip otherwise.
+    Latency, "latency", |w, c| match w {
+        Work::Inference(_) => c.e2e_ms,
+        _ => c.rtt_ms,
+    }
+);
+
+score!(
+    /// How busy the hub's replicas are (spreads load).
+    LoadBalance, "load", |_w, c| c.model.map_or(0.0, |m| m.utilization)
+);
