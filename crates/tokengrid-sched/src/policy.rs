@@ -388,6 +388,7 @@ pub struct Scheduler {
     cands: Vec<Candidate>,
     feasible: Vec<usize>,
     raw: Vec<f64>,
+    bounds: Vec<(f64, f64)>,
     rejected: Vec<(HubId, Reason)>,
 }
 
@@ -399,6 +400,7 @@ impl Scheduler {
             cands: Vec::new(),
             feasible: Vec::new(),
             raw: Vec::new(),
+            bounds: Vec::new(),
             rejected: Vec::new(),
         }
     }
@@ -476,27 +478,33 @@ impl Scheduler {
                 self.raw[pi * m + fi] = plugin.cost(work, &self.cands[ci]);
             }
         }
-        // Normalise each plugin to 0..100 (100 = lowest cost), weight, sum.
+        // Normalise each plugin to 0..100 (100 = lowest cost), weight, sum: O(plugins x hubs).
+        self.bounds.clear();
+        for pi in 0..k {
+            let row = &self.raw[pi * m..(pi + 1) * m];
+            let (lo, hi) = row
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+                    (lo.min(x), hi.max(x))
+                });
+            self.bounds.push((lo, hi));
+        }
         let mut best: Option<(f64, usize)> = None;
         let plan_pick = self.plan_pick(work);
         for fi in 0..m {
             let mut total = 0.0;
             for (pi, (plugin, weight)) in self.policy.scores.iter().enumerate() {
-                let row = &self.raw[pi * m..(pi + 1) * m];
-                let (lo, hi) = row
-                    .iter()
-                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
-                        (lo.min(x), hi.max(x))
-                    });
+                let x = self.raw[pi * m + fi];
+                let (lo, hi) = self.bounds[pi];
                 let norm = if hi > lo {
-                    (100.0 * (hi - row[fi]) / (hi - lo)).clamp(0.0, 100.0)
+                    (100.0 * (hi - x) / (hi - lo)).clamp(0.0, 100.0)
                 } else {
                     100.0
                 };
                 total += weight * norm;
                 if let Some(ex) = ex.as_deref_mut() {
                     let line = &mut ex.hubs[self.feasible[fi]];
-                    line.scores.push((plugin.name(), row[fi], norm, *weight));
+                    line.scores.push((plugin.name(), x, norm, *weight));
                 }
             }
             if let Some(ex) = ex.as_deref_mut() {
