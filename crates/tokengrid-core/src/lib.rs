@@ -201,11 +201,16 @@ fn explain_serde(message: &str, path: &KeyPath) -> (String, Option<String>) {
             ),
         );
     }
+    let help = message.contains("invalid type: map").then(|| {
+        "a dotted key (a.b = 1) makes a nested table: quote names that contain dots, e.g. \
+         \"llama-3.1-70b\" = 2"
+            .to_owned()
+    });
     let key = path.to_string();
     if key.is_empty() {
-        (message.to_owned(), None)
+        (message.to_owned(), help)
     } else {
-        (format!("{key}: {message}"), None)
+        (format!("{key}: {message}"), help)
     }
 }
 

@@ -137,6 +137,10 @@ pub struct RawHub {
     pub accelerators: BTreeMap<String, u32>,
     /// Models served.
     pub models: Vec<String>,
+    /// Replicas of each served model; by default each accelerator type is shared evenly among the
+    /// served models that run on it. Accelerators left over are free for training.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<BTreeMap<String, u32>>,
     /// Tariff, yuan/kWh: one number or 24 hourly values.
     pub tariff_yuan_per_kwh: OneOrHourly,
     /// Local green supply: 24 hourly MW values or a named profile.

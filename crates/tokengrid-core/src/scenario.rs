@@ -167,10 +167,25 @@ impl Scenario {
             .find(|(a, _)| *a == acc)
             .map_or(0, |(_, n)| *n)
     }
-    /// Whole replicas of `model` that hub `hub` can host with its accelerators of the model's type.
+    /// Replicas of `model` at hub `hub` (0 when it does not serve the model).
     pub fn replicas_at(&self, hub: HubId, model: ModelId) -> u32 {
-        let m = self.model(model);
-        self.accelerators_at(hub, m.accelerator) / m.accelerators_per_replica
+        self.hub(hub)
+            .replicas
+            .iter()
+            .find(|(m, _)| *m == model)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    /// Accelerators of type `acc` at hub `hub` not held by serving replicas: free for training.
+    pub fn training_accelerators_at(&self, hub: HubId, acc: AcceleratorId) -> u32 {
+        let held: u32 = self
+            .hub(hub)
+            .replicas
+            .iter()
+            .filter(|(m, _)| self.model(*m).accelerator == acc)
+            .map(|(m, n)| n * self.model(*m).accelerators_per_replica)
+            .sum();
+        self.accelerators_at(hub, acc).saturating_sub(held)
     }
 }
 
@@ -324,6 +339,8 @@ pub struct Hub {
     pub accelerators: Vec<(AcceleratorId, u32)>,
     /// Models served, ordered by id.
     pub models: Vec<ModelId>,
+    /// Replicas of each served model, ordered by model id.
+    pub replicas: Vec<(ModelId, u32)>,
     /// Tariff by hour, currency units per kWh.
     pub tariff_yuan_per_kwh: Hourly,
     /// Local green supply; `None` when the hub has none.

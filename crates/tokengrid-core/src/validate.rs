@@ -635,25 +635,8 @@ impl Validator {
                         continue;
                     }
                     served.push(ModelId(id));
-                    if let Some(m) = models.get(id as usize) {
-                        let have = accelerators
-                            .iter()
-                            .find(|(a, _)| *a == m.accelerator)
-                            .map_or(0, |(_, n)| *n);
-                        if have < m.accelerators_per_replica && m.accelerators_per_replica > 0 {
-                            let acc = acc_names.get(m.accelerator.index()).copied().unwrap_or("?");
-                            self.problem(
-                                &at,
-                                at.table.key("models").index(j),
-                                format!(
-                                    "serves \"{name}\" but has {have} {acc}; one replica needs {}",
-                                    m.accelerators_per_replica
-                                ),
-                                Some(format!("add {acc} accelerators to the hub or remove \"{name}\" from its models")),
-                            );
-                        }
-                    }
                 }
+                let replicas = self.replicas(&at, h, &served, &accelerators, acc_names, model_names, models);
                 served.sort();
                 let tariff = self.one_or_hourly(
                     &at,
@@ -702,6 +685,7 @@ impl Validator {
                     grid_cap_mw: h.grid_cap_mw,
                     accelerators,
                     models: served,
+                    replicas,
                     tariff_yuan_per_kwh: tariff.unwrap_or(Hourly::flat(0.0)),
                     green,
                     grid_carbon_g_per_kwh: carbon.unwrap_or(Hourly::flat(0.0)),
@@ -711,6 +695,134 @@ impl Validator {
                 }
             })
             .collect()
+    }
+
+    /// Replicas per served model: the hub's `replicas` table, or each accelerator type shared
+    /// evenly among the served models that run on it. Every served model needs a replica, and the
+    /// replicas of a type must fit in the hub's accelerators of that type.
+    #[allow(clippy::too_many_arguments)]
+    fn replicas(
+        &mut self,
+        at: &At<'_>,
+        h: &RawHub,
+        served: &[ModelId],
+        accelerators: &[(AcceleratorId, u32)],
+        acc_names: &[&str],
+        model_names: &[&str],
+        models: &[Model],
+    ) -> Vec<(ModelId, u32)> {
+        let have = |a: AcceleratorId| {
+            accelerators
+                .iter()
+                .find(|(x, _)| *x == a)
+                .map_or(0, |(_, n)| *n)
+        };
+        let mut out: Vec<(ModelId, u32)> = Vec::new();
+        match &h.replicas {
+            Some(table) => {
+                for (name, &n) in table {
+                    let key = at.table.key("replicas").key(name);
+                    let Some(id) = self.reference(
+                        at,
+                        key.clone(),
+                        &format!("replicas.{name}"),
+                        name,
+                        model_names,
+                        "model",
+                    ) else {
+                        continue;
+                    };
+                    if !served.contains(&ModelId(id)) {
+                        self.problem(
+                            at,
+                            key,
+                            format!("replicas.{name} names a model the hub does not serve"),
+                            Some(format!(
+                                "add \"{name}\" to the hub's models, or remove it from replicas"
+                            )),
+                        );
+                        continue;
+                    }
+                    out.push((ModelId(id), n));
+                }
+                for &m in served {
+                    if !out.iter().any(|(x, _)| *x == m) {
+                        let name = model_names.get(m.index()).copied().unwrap_or("?");
+                        self.problem(
+                            at,
+                            at.table.key("replicas"),
+                            format!("replicas has no entry for served model \"{name}\""),
+                            Some(format!("add {name} = N to replicas")),
+                        );
+                    }
+                }
+            }
+            None => {
+                for &m in served {
+                    let Some(model) = models.get(m.index()) else {
+                        continue;
+                    };
+                    let sharing = served
+                        .iter()
+                        .filter(|x| {
+                            models
+                                .get(x.index())
+                                .is_some_and(|o| o.accelerator == model.accelerator)
+                        })
+                        .count() as u32;
+                    let per = model.accelerators_per_replica.max(1);
+                    out.push((m, have(model.accelerator) / sharing.max(1) / per));
+                }
+            }
+        }
+        out.sort_by_key(|(m, _)| *m);
+        // Every served model needs a replica; replicas of a type must fit.
+        let mut used: Vec<(AcceleratorId, u32)> = Vec::new();
+        for &(m, n) in &out {
+            let Some(model) = models.get(m.index()) else {
+                continue;
+            };
+            let name = model_names.get(m.index()).copied().unwrap_or("?");
+            let acc = acc_names
+                .get(model.accelerator.index())
+                .copied()
+                .unwrap_or("?");
+            if n == 0 {
+                let key = match &h.replicas {
+                    Some(_) => at.table.key("replicas").key(name),
+                    None => match h.models.iter().position(|x| x == name) {
+                        Some(j) => at.table.key("models").index(j),
+                        None => at.table.key("models"),
+                    },
+                };
+                self.problem(
+                    at,
+                    key,
+                    format!(
+                        "serves \"{name}\" with 0 replicas: it has {} {acc} for the models on them, one replica needs {}",
+                        have(model.accelerator),
+                        model.accelerators_per_replica
+                    ),
+                    Some(format!("add {acc} accelerators to the hub, give replicas = {{ {name} = N }}, or remove \"{name}\" from its models")),
+                );
+            }
+            match used.iter_mut().find(|(a, _)| *a == model.accelerator) {
+                Some(u) => u.1 += n * model.accelerators_per_replica,
+                None => used.push((model.accelerator, n * model.accelerators_per_replica)),
+            }
+        }
+        for (a, n) in used {
+            if n > have(a) {
+                let acc = acc_names.get(a.index()).copied().unwrap_or("?");
+                self.problem(
+                    at,
+                    at.table.key("replicas"),
+                    format!("replicas need {n} {acc} but the hub has {}", have(a)),
+                    Some("lower the replica counts or add accelerators".into()),
+                );
+            }
+        }
+        out
     }
 
     fn green(&mut self, at: &At<'_>, g: &RawGreen) -> Option<GreenSupply> {
@@ -1366,25 +1478,16 @@ impl Validator {
             let ClassKind::Training(t) = &c.kind else {
                 continue;
             };
-            let biggest = s
-                .hubs
-                .iter()
-                .map(|h| {
-                    h.accelerators
-                        .iter()
-                        .filter(|(a, _)| t.accelerator.is_none_or(|want| want == *a))
-                        .map(|(_, n)| *n)
-                        .sum::<u32>()
-                })
-                .max()
-                .unwrap_or(0);
-            let total: u32 = s
-                .hubs
-                .iter()
-                .flat_map(|h| h.accelerators.iter())
-                .filter(|(a, _)| t.accelerator.is_none_or(|want| want == *a))
-                .map(|(_, n)| *n)
-                .sum();
+            let free_at = |hi: usize| -> u32 {
+                s.hubs[hi]
+                    .accelerators
+                    .iter()
+                    .filter(|(a, _)| t.accelerator.is_none_or(|want| want == *a))
+                    .map(|(a, _)| s.training_accelerators_at(HubId(hi as u32), *a))
+                    .sum()
+            };
+            let biggest = (0..s.hubs.len()).map(free_at).max().unwrap_or(0);
+            let total: u32 = (0..s.hubs.len()).map(free_at).sum();
             let room = if t.splittable { total } else { biggest };
             if room < t.accelerators {
                 let ctx = format!("class \"{}\"", c.name);
@@ -1393,7 +1496,7 @@ impl Validator {
                     &at,
                     at.table.key("accelerators"),
                     format!(
-                        "accelerators = {} but the {} has only {room}",
+                        "accelerators = {} but the {} has only {room} not held by serving replicas",
                         t.accelerators,
                         if t.splittable {
                             "whole scenario"

@@ -63,6 +63,7 @@ pue = 1.2
 grid_cap_mw = 1.0
 accelerators = { H800 = 64 }
 models = ["moe"]
+replicas = { moe = 2 }
 tariff_yuan_per_kwh = [0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4,
                        0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4]
 green_mw = { profile = "solar", installed_mw = 0.2 }
@@ -97,7 +98,7 @@ deadline = "8h"
 [[class]]
 name = "train"
 kind = "training"
-accelerators = 64
+accelerators = 32
 compute_hours = 6.0
 gradient_gb_per_step = 14.0
 step_compute_s = 4.0

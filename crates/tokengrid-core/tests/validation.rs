@@ -194,7 +194,8 @@ fn idle_above_tdp() {
 #[test]
 fn unknown_model_referenced_by_hub() {
     let t = edit("models = [\"moe\"]", "models = [\"mo\"]");
-    let d = assert_one(
+    // (its replicas table now names a model the hub does not serve: reported too)
+    let d = assert_has(
         &t,
         offset(&t, "[\"mo\"]", "\"mo\""),
         "hub[1].models[0]",
@@ -443,14 +444,70 @@ fn hub_lacks_accelerators_for_a_replica() {
         "accelerators = { H800 = 32 }",
         "accelerators = { H800 = 8 }",
     );
-    // east serves moe (16 per replica) with 8; dense (4 per replica) still fits.
+    // east shares 8 H800 between dense and moe: 4 each; moe needs 16 per replica, dense 4.
     let d = assert_one(
         &t,
         offset(&t, "models = [\"dense\", \"moe\"]", "\"moe\""),
         "hub[0].models[1]",
-        "one replica needs 16",
+        "serves \"moe\" with 0 replicas",
     );
-    assert!(d.message.contains("has 8 H800"));
+    assert!(d.message.contains("one replica needs 16"), "{d}");
+}
+
+#[test]
+fn replicas_table_must_fit_and_cover_the_served_models() {
+    let t = edit("replicas = { moe = 2 }", "replicas = { moe = 5 }");
+    // 5 x 16 = 80 H800 on a hub of 64
+    assert_one(
+        &t,
+        offset(&t, "replicas = { moe = 5 }", "{"),
+        "hub[1].replicas",
+        "replicas need 80 H800 but the hub has 64",
+    );
+    let t = edit("replicas = { moe = 2 }", "replicas = { dense = 2 }");
+    let errs = errors(&t);
+    assert!(
+        errs.iter()
+            .any(|d| d.key == "hub[1].replicas.dense" && d.message.contains("does not serve")),
+        "{errs:#?}"
+    );
+    assert!(
+        errs.iter().any(|d| d.key == "hub[1].replicas"
+            && d.message.contains("no entry for served model \"moe\"")),
+        "{errs:#?}"
+    );
+}
+
+#[test]
+fn replicas_default_to_an_even_share_per_accelerator_type() {
+    let s = load_str(MINIMAL, "t.toml", None).expect("valid");
+    let east = s.hub_id("east").expect("east");
+    let (dense, moe) = (
+        s.model_id("dense").expect("dense"),
+        s.model_id("moe").expect("moe"),
+    );
+    let h800 = s.accelerator_id("H800").expect("H800");
+    // 32 H800 shared by two models: 16 each -> dense 16 / 4 = 4 replicas, moe 16 / 16 = 1.
+    assert_eq!(s.replicas_at(east, dense), 4);
+    assert_eq!(s.replicas_at(east, moe), 1);
+    assert_eq!(s.training_accelerators_at(east, h800), 0);
+    let west = s.hub_id("west").expect("west");
+    assert_eq!(s.replicas_at(west, moe), 2);
+    assert_eq!(s.training_accelerators_at(west, h800), 32);
+}
+
+#[test]
+fn dotted_model_names_in_tables_need_quotes() {
+    let t = edit("replicas = { moe = 2 }", "replicas = { moe.v2 = 2 }");
+    let errs = errors(&t);
+    assert!(
+        errs[0]
+            .help
+            .as_deref()
+            .unwrap_or("")
+            .contains("quote names that contain dots"),
+        "{errs:#?}"
+    );
 }
 
 #[test]
@@ -541,12 +598,13 @@ fn latitude_out_of_range() {
 
 #[test]
 fn training_job_larger_than_any_hub() {
-    let t = edit("accelerators = 64\n", "accelerators = 65\n");
+    // west: 64 H800, 2 moe replicas of 16 hold 32; 32 are left for training.
+    let t = edit("accelerators = 32\n", "accelerators = 33\n");
     assert_one(
         &t,
-        offset(&t, "accelerators = 65", "65"),
+        offset(&t, "accelerators = 33", "33"),
         "class[2].accelerators",
-        "largest hub has only 64",
+        "largest hub has only 32 not held by serving replicas",
     );
 }
 

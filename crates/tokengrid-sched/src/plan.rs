@@ -236,6 +236,8 @@ pub struct Assignment {
     pub hub: String,
     /// Share of the region's class demand.
     pub share: f64,
+    /// Requests per second that share is.
+    pub rps: f64,
 }
 
 /// One hour of a plan.
@@ -248,6 +250,20 @@ pub struct PlanHour {
     /// Shares above 0.1%.
     pub assignments: Vec<Assignment>,
     /// Share of demand left unserved (capacity exhausted).
+    pub unserved_share: f64,
+    /// Demand of the hour, requests per second.
+    pub requests_per_s: f64,
+}
+
+/// What a heuristic policy's plan would cost for the same demand (each flow fills its
+/// best-ranked hubs up to capacity), for comparison with the LP optimum.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HeuristicCost {
+    /// Policy name.
+    pub policy: String,
+    /// Electricity cost over the day.
+    pub total_cost: f64,
+    /// Share of the day's requests left unserved.
     pub unserved_share: f64,
 }
 
@@ -274,6 +290,8 @@ pub struct Plan {
     pub hours: Vec<PlanHour>,
     /// Per hub.
     pub hubs: Vec<PlanHubLoad>,
+    /// The same demand planned by heuristic policies.
+    pub heuristics: Vec<HeuristicCost>,
     #[serde(skip)]
     shares: Vec<Vec<FlowShares>>,
     #[serde(skip)]
@@ -471,6 +489,9 @@ pub fn plan(s: &Scenario) -> Result<Plan, PlanError> {
     let topo = tokengrid_net::Topology::new(s);
     let mut hours = Vec::with_capacity(24);
     let mut shares = Vec::with_capacity(24);
+    let mut heuristic_cost = [0.0; HEURISTICS.len()];
+    let mut heuristic_unserved = [0.0; HEURISTICS.len()];
+    let mut total_demand = 0.0;
     let mut util_sum = vec![0.0; s.hubs.len()];
     let mut util_n = vec![0.0; s.hubs.len()];
     for hour in 0..24 {
@@ -490,6 +511,7 @@ pub fn plan(s: &Scenario) -> Result<Plan, PlanError> {
                         class: s.class(f.class).name.clone(),
                         hub: s.hubs[o.hub].name.clone(),
                         share: *x,
+                        rps: x * f.rps,
                     });
                 }
             }
@@ -510,11 +532,23 @@ pub fn plan(s: &Scenario) -> Result<Plan, PlanError> {
                 util_n[hi] += 1.0;
             }
         }
+        for (i, (_, key)) in HEURISTICS.iter().enumerate() {
+            let (shares, unserved) = greedy_shares(&p, key);
+            heuristic_cost[i] += hour_cost(&p, &shares);
+            heuristic_unserved[i] += p
+                .flows
+                .iter()
+                .zip(&unserved)
+                .map(|(f, u)| f.rps * u)
+                .sum::<f64>();
+        }
+        total_demand += demand;
         hours.push(PlanHour {
             hour,
             cost: sol.cost,
             assignments,
             unserved_share: if demand > 0.0 { unserved / demand } else { 0.0 },
+            requests_per_s: demand,
         });
         shares.push(hour_shares);
     }
@@ -534,8 +568,31 @@ pub fn plan(s: &Scenario) -> Result<Plan, PlanError> {
                 },
             })
             .collect(),
+        heuristics: HEURISTICS
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| HeuristicCost {
+                policy: (*name).to_owned(),
+                total_cost: heuristic_cost[i],
+                unserved_share: if total_demand > 0.0 {
+                    heuristic_unserved[i] / total_demand
+                } else {
+                    0.0
+                },
+            })
+            .collect(),
         hours,
         shares,
         clock: Some(Clock::of(s)),
     })
 }
+
+/// How a heuristic ranks a flow's hubs, lowest first.
+type RankKey = fn(&Flow, &PlanOption, &PlanHub) -> f64;
+
+/// The heuristic plans compared with the LP: nearest (round trip) and cheapest marginal energy
+/// cost at the hour's tariff (cost-slo's choice where every hub meets the SLO).
+const HEURISTICS: [(&str, RankKey); 2] = [
+    ("nearest", |_, o, _| o.rtt_ms),
+    ("cost-slo", |_, o, h| o.kwh * h.tariff + o.rtt_ms * 1e-9),
+];

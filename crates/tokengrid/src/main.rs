@@ -43,6 +43,11 @@ enum Command {
     ///
     /// Example: tokengrid energy --model deepseek-v3 --accelerator H800-SXM
     Energy(EnergyArgs),
+    /// The hourly LP plan: where each region's demand should go to minimise electricity cost
+    /// within capacity, power caps and latency SLOs.
+    ///
+    /// Example: tokengrid plan --scenario two-hubs
+    Plan(PlanArgs),
     /// Network calculators: RTT between sites, goodput and training efficiency under loss,
     /// deterministic path reservations.
     #[command(subcommand)]
@@ -56,6 +61,16 @@ pub(crate) enum Format {
     Table,
     /// One JSON object on stdout.
     Json,
+}
+
+#[derive(Debug, clap::Args)]
+struct PlanArgs {
+    /// Scenario file or built-in name.
+    #[arg(long, default_value = builtin::DEFAULT)]
+    scenario: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
 }
 
 #[derive(Debug, clap::Args)]
@@ -178,6 +193,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Energy(args) => energy(&mut out, args)?,
         Command::Net(cmd) => net_cmd::run(&mut out, cmd)?,
+        Command::Plan(args) => plan(&mut out, args)?,
     }
     out.flush()?;
     Ok(())
@@ -200,6 +216,86 @@ fn energy(out: &mut impl Write, args: EnergyArgs) -> Result<(), Failure> {
         Format::Table => energy_table(out, &e)?,
     }
     Ok(())
+}
+
+fn plan(out: &mut impl Write, args: PlanArgs) -> Result<(), Failure> {
+    let s = tokengrid_core::load(&args.scenario)?;
+    let p = tokengrid_sched::plan(&s).map_err(|e| Failure::Internal(e.into()))?;
+    if args.format == Format::Json {
+        return print_json(out, &p);
+    }
+    writeln!(
+        out,
+        "LP plan for \"{}\": electricity cost {:.2} {} over the day",
+        p.scenario, p.total_cost, s.currency
+    )?;
+    for h in &p.heuristics {
+        writeln!(
+            out,
+            "  same demand planned by {:<9} {:.2} {} ({:+.1}%), {:.1}% unserved",
+            h.policy,
+            h.total_cost,
+            s.currency,
+            (h.total_cost / p.total_cost - 1.0) * 100.0,
+            h.unserved_share * 100.0
+        )?;
+    }
+    writeln!(out)?;
+    let names: Vec<&str> = s.hubs.iter().map(|h| h.name.as_str()).collect();
+    write!(out, "hour {:>9} {:>7} {:>6}", "cost", "req/s", "unsrv")?;
+    for n in &names {
+        write!(out, " {:>8}", abbreviate(n))?;
+    }
+    writeln!(out)?;
+    for h in &p.hours {
+        write!(
+            out,
+            "{:>4} {:>9.2} {:>7.1} {:>5.1}%",
+            h.hour,
+            h.cost,
+            h.requests_per_s,
+            h.unserved_share * 100.0
+        )?;
+        for n in &names {
+            let rps: f64 = h
+                .assignments
+                .iter()
+                .filter(|a| a.hub == *n)
+                .map(|a| a.rps)
+                .sum();
+            let share = if h.requests_per_s > 0.0 {
+                rps / h.requests_per_s
+            } else {
+                0.0
+            };
+            if share > 0.0005 {
+                write!(out, " {:>7.1}%", share * 100.0)?;
+            } else {
+                write!(out, " {:>8}", "-")?;
+            }
+        }
+        writeln!(out)?;
+    }
+    writeln!(out)?;
+    writeln!(out, "mean planned utilization of each hub's replicas:")?;
+    for h in &p.hubs {
+        writeln!(out, "  {:<24} {:>5.1}%", h.name, h.mean_utilization * 100.0)?;
+    }
+    writeln!(
+        out,
+        "columns: share of the hour's requests each hub serves; the plan policy (--policy plan) follows these shares"
+    )?;
+    Ok(())
+}
+
+/// A short column label for a hub name: its first word, at most 8 characters.
+fn abbreviate(name: &str) -> String {
+    name.split('-')
+        .next()
+        .unwrap_or(name)
+        .chars()
+        .take(8)
+        .collect()
 }
 
 /// Writes `v` as pretty JSON and a newline.

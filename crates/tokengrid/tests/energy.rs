@@ -42,8 +42,8 @@ fn deepseek_on_h800_at_every_hub() {
     assert_eq!(v["batch"], 2816);
     assert_eq!(v["accelerators_per_replica"], 32);
     // Default context: chat (1,020 e^0.18 + 211/2 = 1,326.66 tokens) and summarize (6,000 + 250)
-    // weighted by their request shares (0.6 and 0.1 of 500 peak requests/s): 2,029.99 tokens.
-    let ctx = (300.0 * (1020.0 * 0.18f64.exp() + 105.5) + 50.0 * 6250.0) / 350.0;
+    // weighted by their request shares (0.8 and 0.1 of 500 peak requests/s): 1,873.7 tokens.
+    let ctx = (400.0 * (1020.0 * 0.18f64.exp() + 105.5) + 50.0 * 6250.0) / 450.0;
     close(f(&v, "context_tokens"), ctx, 1e-9);
     // Prefill: 32 x 1,979e12 x 0.40 / (2 x 37e9) = 342,313.5 tokens/s.
     close(
@@ -51,7 +51,7 @@ fn deepseek_on_h800_at_every_hub() {
         32.0 * 1979e12 * 0.4 / 74e9,
         1e-9,
     );
-    // Decode: (671e9 + 2,816 x 2,030 x 70,272) / (32 x 3.35e12 x 0.35) = 28.59 ms a step.
+    // Decode: (671e9 + 2,816 x 1,874 x 70,272) / (32 x 3.35e12 x 0.35) = 27.8 ms a step.
     let step = (671e9 + 2816.0 * ctx * 70_272.0) / (32.0 * 3.35e12 * 0.35);
     close(
         f(&v, "decode_tokens_per_s_per_replica"),
@@ -86,17 +86,18 @@ fn dense_model_on_its_own_accelerator() {
         "--model",
         "llama-3.1-70b",
         "--accelerator",
-        "H20",
+        "H800-SXM",
         "--batch",
         "8",
     ]);
     assert_eq!(v["accelerators_per_replica"], 2);
+    assert_eq!(v["precision"], "fp8");
     assert!(v["dense_equivalent"].is_null());
-    // Context 1,469 e^(0.245) + 14 = 1,891.5; bytes = 140e9 + 8 x 1,891.5 x 327,680;
-    // bandwidth 2 x 4.0e12 x 0.35 -> memory 0.05154 s; compute 2 x 70e9 x 8 / (2 x 148e12 x 0.4)
-    // = 0.00946 s -> memory bound.
+    // Context 1,469 e^(0.245) + 14 = 1,891.5; bytes = 70e9 (FP8) + 8 x 1,891.5 x 327,680;
+    // bandwidth 2 x 3.35e12 x 0.35 -> memory 0.03058 s; compute 2 x 70e9 x 8 / (2 x 1,979e12 x 0.4)
+    // = 0.00071 s -> memory bound.
     let ctx = 1469.0 * 0.245f64.exp() + 14.0;
-    let step = (140e9 + 8.0 * ctx * 327_680.0) / (2.0 * 4.0e12 * 0.35);
+    let step = (70e9 + 8.0 * ctx * 327_680.0) / (2.0 * 3.35e12 * 0.35);
     close(f(&v, "decode_tokens_per_s_per_replica"), 8.0 / step, 1e-9);
 }
 
