@@ -34,6 +34,26 @@ pub struct RawScenario {
     /// `[[link]]` tables.
     #[serde(default, rename = "link", skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<RawLink>,
+    /// `[[policy]]` tables: the scenario's own policies.
+    #[serde(default, rename = "policy", skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<RawPolicy>,
+}
+
+/// `[[policy]]`: a named set of scheduling plugins and score weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicy {
+    /// Policy name (used with `--policy`).
+    pub name: String,
+    /// Filter plugins, in order (the hard filters model, up, residency, capacity are always
+    /// applied first).
+    #[serde(default)]
+    pub filters: Vec<String>,
+    /// Score plugin name -> weight.
+    pub scores: BTreeMap<String, f64>,
+    /// What deferrable work's start time minimises: "cost" (default) or "carbon".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objective: Option<String>,
 }
 
 /// `[scenario]`.

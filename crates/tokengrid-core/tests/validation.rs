@@ -689,3 +689,39 @@ fn wind_profile_has_no_data_yet() {
             .contains("24 hourly MW values")
     );
 }
+
+#[test]
+fn scenario_policies_are_checked() {
+    let ok = format!(
+        "{MINIMAL}\n[[policy]]\nname = \"mine\"\nfilters = [\"slo\"]\nscores = {{ carbon = 1.0 }}\n"
+    );
+    let s = load_str(&ok, "t.toml", None).expect("valid");
+    assert_eq!(
+        s.policies[0].filters,
+        ["model", "up", "residency", "capacity", "slo"]
+    );
+    let clash = format!("{MINIMAL}\n[[policy]]\nname = \"green\"\nscores = {{ carbon = 1.0 }}\n");
+    assert_one(
+        &clash,
+        offset(&clash, "name = \"green\"", "\"green\""),
+        "policy[0].name",
+        "is a built-in policy",
+    );
+    let negative =
+        format!("{MINIMAL}\n[[policy]]\nname = \"mine\"\nscores = {{ carbon = -1.0 }}\n");
+    assert_one(
+        &negative,
+        offset(&negative, "carbon = -1.0", "-1.0"),
+        "policy[0].scores.carbon",
+        "carbon = -1.0 must be >= 0",
+    );
+    let objective = format!(
+        "{MINIMAL}\n[[policy]]\nname = \"mine\"\nscores = {{ carbon = 1.0 }}\nobjective = \"speed\"\n"
+    );
+    assert_one(
+        &objective,
+        offset(&objective, "\"speed\"", "\""),
+        "policy[0].objective",
+        "not an objective",
+    );
+}

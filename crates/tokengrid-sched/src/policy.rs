@@ -38,7 +38,7 @@ pub const POLICY_NAMES: &[&str] = &["nearest", "cheapest", "cost-slo", "green", 
 pub const DEFAULT_POLICY: &str = "cost-slo";
 
 /// Filters every policy applies: no policy may break a legal or physical constraint.
-const HARD: &[&str] = &["model", "up", "residency", "capacity"];
+const HARD: &[&str] = tokengrid_core::HARD_FILTERS;
 
 fn spec(name: &str, extra: &[&str], scores: &[(&str, f64)], objective: Objective) -> PolicySpec {
     PolicySpec {
@@ -113,8 +113,10 @@ pub enum PolicyError {
         /// What is wrong.
         why: String,
     },
-    /// A policy name that is not built in.
-    #[error("unknown policy \"{0}\" (built in: nearest, cheapest, cost-slo, green, plan)")]
+    /// A policy name that is neither built in nor defined by the scenario.
+    #[error(
+        "unknown policy \"{0}\" (built in: nearest, cheapest, cost-slo, green, plan; or a [[policy]] of the scenario)"
+    )]
     UnknownPolicy(String),
     /// A registry entry registered twice.
     #[error("plugin \"{0}\" is already registered")]
@@ -285,8 +287,22 @@ impl Policy {
         Ok(p)
     }
 
-    /// Builds the named policy for scenario `s`: `plan` solves the scenario's LP first.
+    /// Builds the named policy for scenario `s`: one of the scenario's own `[[policy]]` tables,
+    /// or a built-in (`plan` solves the scenario's LP first).
     pub fn for_scenario(name: &str, s: &Scenario) -> Result<Policy, PolicyError> {
+        if let Some(def) = s.policies.iter().find(|p| p.name == name) {
+            let spec = PolicySpec {
+                name: def.name.clone(),
+                filters: def.filters.clone(),
+                scores: def.scores.clone(),
+                objective: if def.carbon_objective {
+                    Objective::Carbon
+                } else {
+                    Objective::Cost
+                },
+            };
+            return Registry::builtin().build(&spec);
+        }
         if name == "plan" {
             let plan = crate::plan::plan(s).map_err(|_| PolicyError::NoPlan)?;
             return Policy::with_plan(Arc::new(plan));

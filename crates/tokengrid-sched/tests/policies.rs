@@ -134,3 +134,34 @@ fn split_training_needs_a_reservable_path() {
         ));
     }
 }
+
+#[test]
+fn a_scenario_defines_its_own_policy() {
+    let s = tokengrid_core::builtin::load("china-east-west").expect("valid");
+    let p = Policy::for_scenario("balanced", &s).expect("balanced");
+    assert_eq!(
+        p.score_names(),
+        [("energy-cost", 1.0), ("carbon", 0.5), ("latency", 0.1)]
+    );
+    assert_eq!(
+        &p.filter_names()[..4],
+        ["model", "up", "residency", "capacity"]
+    );
+    // An unknown plugin name is the user's error, named.
+    let text = tokengrid_core::builtin::text("china-east-west")
+        .expect("text")
+        .replace(
+            "filters = [\"slo\", \"power\"]",
+            "filters = [\"slo\", \"pwoer\"]",
+        );
+    let s = tokengrid_core::load_str(&text, "x.toml", None).expect("structurally valid");
+    let err = Policy::for_scenario("balanced", &s).expect_err("unknown plugin");
+    assert!(
+        err.to_string().contains("unknown filter plugin \"pwoer\""),
+        "{err}"
+    );
+    assert!(matches!(
+        Policy::for_scenario("fastest", &s),
+        Err(PolicyError::UnknownPolicy(_))
+    ));
+}
