@@ -141,7 +141,7 @@ fn a_scenario_defines_its_own_policy() {
     let p = Policy::for_scenario("balanced", &s).expect("balanced");
     assert_eq!(
         p.score_names(),
-        [("energy-cost", 1.0), ("carbon", 0.5), ("latency", 0.1)]
+        [("carbon", 0.5), ("energy-cost", 1.0), ("latency", 0.1)]
     );
     assert_eq!(
         &p.filter_names()[..4],
