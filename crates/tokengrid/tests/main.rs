@@ -2,6 +2,7 @@
 
 mod energy;
 mod net;
+mod plan;
 mod scenario;
 
 use std::path::PathBuf;
