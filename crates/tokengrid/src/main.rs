@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod net_cmd;
+mod sim_cmd;
 use tokengrid_core::{LoadError, Scenario, builtin};
 use tokengrid_energy::summary;
 
@@ -31,6 +32,15 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Simulate a scenario under a policy: cost, energy, carbon, SLO attainment, utilization.
+    ///
+    /// With no flags: the built-in china-east-west scenario under the default policy (cost-slo).
+    /// Example: tokengrid simulate --policy nearest --duration 6h --out out/
+    Simulate(SimulateArgs),
+    /// Simulate several policies on the same scenario and seed, side by side (in parallel).
+    ///
+    /// Example: tokengrid compare --policies nearest,cost-slo,cheapest,green
+    Compare(CompareArgs),
     /// List, print and check scenarios.
     #[command(subcommand)]
     Scenario(ScenarioCmd),
@@ -61,6 +71,68 @@ pub(crate) enum Format {
     Table,
     /// One JSON object on stdout.
     Json,
+}
+
+#[derive(Debug, clap::Args)]
+struct SimulateArgs {
+    /// Scenario file or built-in name.
+    #[arg(long, default_value = builtin::DEFAULT)]
+    scenario: String,
+    /// Policy: nearest, cheapest, cost-slo, green, plan, or one of the scenario's own.
+    #[arg(long, default_value = tokengrid_sched::DEFAULT_POLICY)]
+    policy: String,
+    /// How long arrivals are admitted (humantime: 90m, 6h, 2d) [default: the scenario's].
+    #[arg(long, value_parser = parse_duration)]
+    duration: Option<std::time::Duration>,
+    /// Seed of every random stream [default: the scenario's].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Simulation mode (individual requests).
+    #[arg(long, value_enum, default_value_t = Mode::Discrete)]
+    mode: Mode,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Also write report.json and timeseries.csv to this folder.
+    #[arg(long)]
+    out: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct CompareArgs {
+    /// Scenario file or built-in name.
+    #[arg(long, default_value = builtin::DEFAULT)]
+    scenario: String,
+    /// Policies, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "nearest,cost-slo,cheapest,green"
+    )]
+    policies: Vec<String>,
+    /// How long arrivals are admitted [default: the scenario's].
+    #[arg(long, value_parser = parse_duration)]
+    duration: Option<std::time::Duration>,
+    /// Seed [default: the scenario's].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Also write report.json (all runs) and one timeseries CSV per policy to this folder.
+    #[arg(long)]
+    out: Option<std::path::PathBuf>,
+}
+
+/// Simulation modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Mode {
+    /// Every request is an event.
+    Discrete,
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{e} (write e.g. 90m, 6h, 2d)"))
 }
 
 #[derive(Debug, clap::Args)]
@@ -194,6 +266,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Energy(args) => energy(&mut out, args)?,
         Command::Net(cmd) => net_cmd::run(&mut out, cmd)?,
         Command::Plan(args) => plan(&mut out, args)?,
+        Command::Simulate(args) => sim_cmd::simulate(&mut out, args)?,
+        Command::Compare(args) => sim_cmd::compare(&mut out, args)?,
     }
     out.flush()?;
     Ok(())

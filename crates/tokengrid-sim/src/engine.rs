@@ -1,0 +1,137 @@
+//! A generic discrete-event engine: integer time, events ordered by `(time, sequence)`.
+//!
+//! It knows nothing of hubs, tariffs or links (the domain lives in [`crate::world`]). Events are
+//! small `Copy` values in a binary heap; equal times pop in the order they were scheduled, so a
+//! run is a pure function of its inputs.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+/// Simulated time, nanoseconds since the scenario start.
+pub type Nanos = u64;
+
+/// Nanoseconds per second.
+pub const NS_PER_S: f64 = 1e9;
+
+/// Seconds to nanoseconds (rounded up, so a positive delay never collapses to zero).
+#[inline]
+pub fn ns(seconds: f64) -> Nanos {
+    if seconds <= 0.0 {
+        0
+    } else {
+        (seconds * NS_PER_S).ceil() as Nanos
+    }
+}
+
+/// Nanoseconds to seconds.
+#[inline]
+pub fn secs(t: Nanos) -> f64 {
+    t as f64 / NS_PER_S
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry<E> {
+    at: Nanos,
+    seq: u64,
+    event: E,
+}
+
+impl<E> PartialEq for Entry<E> {
+    fn eq(&self, o: &Self) -> bool {
+        self.at == o.at && self.seq == o.seq
+    }
+}
+impl<E> Eq for Entry<E> {}
+impl<E> PartialOrd for Entry<E> {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl<E> Ord for Entry<E> {
+    fn cmp(&self, o: &Self) -> Ordering {
+        // BinaryHeap is a max-heap: reverse for earliest first.
+        o.at.cmp(&self.at).then(o.seq.cmp(&self.seq))
+    }
+}
+
+/// The event queue and clock.
+#[derive(Debug, Clone)]
+pub struct Engine<E> {
+    now: Nanos,
+    seq: u64,
+    heap: BinaryHeap<Entry<E>>,
+    popped: u64,
+}
+
+impl<E: Copy> Default for Engine<E> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<E: Copy> Engine<E> {
+    /// An empty engine at time 0.
+    pub fn new() -> Self {
+        Engine {
+            now: 0,
+            seq: 0,
+            heap: BinaryHeap::with_capacity(1024),
+            popped: 0,
+        }
+    }
+
+    /// The current time.
+    #[inline]
+    pub fn now(&self) -> Nanos {
+        self.now
+    }
+
+    /// Schedules `event` at `at` (never before now).
+    #[inline]
+    pub fn schedule(&mut self, at: Nanos, event: E) {
+        let at = at.max(self.now);
+        self.heap.push(Entry {
+            at,
+            seq: self.seq,
+            event,
+        });
+        self.seq += 1;
+    }
+
+    /// Schedules `event` after `delay`.
+    #[inline]
+    pub fn after(&mut self, delay: Nanos, event: E) {
+        self.schedule(self.now.saturating_add(delay), event);
+    }
+
+    /// The next event, advancing the clock to it.
+    #[inline]
+    pub fn pop(&mut self) -> Option<(Nanos, E)> {
+        let e = self.heap.pop()?;
+        self.now = e.at;
+        self.popped += 1;
+        Some((e.at, e.event))
+    }
+
+    /// Events handled so far.
+    pub fn events(&self) -> u64 {
+        self.popped
+    }
+
+    /// Events waiting.
+    pub fn pending(&self) -> usize {
+        self.heap.len()
+    }
+}
+
+/// A seed for stream `stream` derived from a run seed (SplitMix64), so every random source has
+/// its own independent, reproducible generator.
+pub fn stream_seed(seed: u64, stream: u64) -> u64 {
+    let mut z = seed
+        ^ stream
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .wrapping_add(0x632B_E59B_D9B4_E019);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}

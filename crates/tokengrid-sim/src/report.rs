@@ -1,0 +1,410 @@
+//! The report of a run: the JSON object of DESIGN.md (`simulate --format json`), and the time
+//! series (`timeseries.csv`: one row per hub per time step).
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+use tokengrid_core::{HubId, Scenario};
+
+use crate::engine::{Nanos, secs};
+use crate::world::{STEP_S, World};
+
+/// Percentiles of a latency, ms.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Percentiles {
+    /// Median, ms.
+    pub p50: f64,
+    /// 99th percentile, ms.
+    pub p99: f64,
+}
+
+/// Request counts and latency.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Requests {
+    /// Arrivals: completed + rejected + failed.
+    pub total: u64,
+    /// Served to the end.
+    pub completed: u64,
+    /// No feasible hub, or the queue was full.
+    pub rejected: u64,
+    /// Lost to a fault and not recovered.
+    pub failed: u64,
+    /// Share meeting both SLOs (rejected and failed count as missed).
+    pub slo_met_fraction: f64,
+    /// Time to first token.
+    pub ttft_ms: Percentiles,
+    /// End-to-end latency.
+    pub e2e_ms: Percentiles,
+    /// Sent again after their hub failed.
+    pub redispatched: u64,
+    /// Batch requests given a later start.
+    pub deferred: u64,
+}
+
+/// Tokens served.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Tokens {
+    /// Prompt tokens of completed requests.
+    pub prompt: u64,
+    /// Output tokens of completed requests.
+    pub output: u64,
+}
+
+/// Energy, cost and carbon.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Energy {
+    /// IT energy, kWh.
+    pub it_kwh: f64,
+    /// Facility energy, kWh.
+    pub facility_kwh: f64,
+    /// From the grid, kWh.
+    pub grid_kwh: f64,
+    /// From local green supply, kWh.
+    pub green_kwh: f64,
+    /// Electricity cost, scenario currency.
+    pub cost: f64,
+    /// CO2, kg.
+    pub carbon_kg: f64,
+}
+
+/// One hub.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HubReport {
+    /// Hub name.
+    pub name: String,
+    /// Requests completed there.
+    pub requests: u64,
+    /// Prompt + output tokens completed there.
+    pub tokens: u64,
+    /// Mean fraction of its replicas busy over the run.
+    pub utilization: f64,
+    /// Facility energy, kWh.
+    pub energy_kwh: f64,
+    /// Electricity cost.
+    pub cost: f64,
+    /// CO2, kg.
+    pub carbon_kg: f64,
+    /// Mean time from arrival at the hub to the start of service, ms.
+    pub mean_wait_ms: f64,
+    /// Local green supply used, kWh.
+    pub green_kwh: f64,
+}
+
+/// One class.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClassReport {
+    /// Class name.
+    pub name: String,
+    /// Arrivals.
+    pub requests: u64,
+    /// Share meeting its SLOs (deadline for batch).
+    pub slo_met_fraction: f64,
+    /// Mean wait at the hub, ms.
+    pub mean_wait_ms: f64,
+    /// Time to first token.
+    pub ttft_ms: Percentiles,
+    /// End-to-end latency.
+    pub e2e_ms: Percentiles,
+}
+
+/// Training jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct JobsReport {
+    /// Arrived.
+    pub arrived: u64,
+    /// Placed (now or later).
+    pub placed: u64,
+    /// Of which split across two hubs.
+    pub split: u64,
+    /// No feasible placement.
+    pub rejected: u64,
+    /// Lost to a hub failure.
+    pub failed: u64,
+    /// Ran to the end.
+    pub completed: u64,
+}
+
+/// Engine figures.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct EngineReport {
+    /// Events handled.
+    pub events: u64,
+    /// Wall-clock seconds.
+    pub wall_seconds: f64,
+    /// Events per wall-clock second.
+    pub events_per_second: f64,
+}
+
+/// One hub's time step (a row of `timeseries.csv`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepRow {
+    /// Step start, s since the scenario start.
+    pub t_s: f64,
+    /// Hub name.
+    pub hub: String,
+    /// Mean facility power, MW.
+    pub power_mw: f64,
+    /// Mean green power used, MW.
+    pub green_mw: f64,
+    /// Mean grid power, MW.
+    pub grid_mw: f64,
+    /// Mean tariff paid over the step, per kWh.
+    pub tariff: f64,
+    /// Electricity cost of the step.
+    pub cost: f64,
+    /// CO2 of the step, kg.
+    pub carbon_kg: f64,
+    /// Mean fraction of replicas busy.
+    pub utilization: f64,
+    /// Requests waiting at the step's end.
+    pub queue: u32,
+}
+
+/// The report of a run (DESIGN.md's `simulate --format json` object).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// Scenario name.
+    pub scenario: String,
+    /// Policy name.
+    pub policy: String,
+    /// Seed.
+    pub seed: u64,
+    /// "discrete".
+    pub mode: &'static str,
+    /// Simulated seconds until the last work finished.
+    pub simulated_s: f64,
+    /// Requests.
+    pub requests: Requests,
+    /// Tokens.
+    pub tokens: Tokens,
+    /// Energy.
+    pub energy: Energy,
+    /// Electricity cost per million tokens (prompt + output).
+    pub cost_per_million_tokens: f64,
+    /// Per hub.
+    pub hubs: Vec<HubReport>,
+    /// Per class.
+    pub classes: Vec<ClassReport>,
+    /// Training jobs.
+    pub jobs: JobsReport,
+    /// Engine figures (wall-clock: not reproducible).
+    pub engine: EngineReport,
+    /// Per hub per step (written to timeseries.csv, not to the JSON).
+    #[serde(skip)]
+    pub timeseries: Vec<StepRow>,
+}
+
+impl Report {
+    /// The JSON with the wall-clock fields zeroed, for comparing runs.
+    pub fn deterministic_json(&self) -> String {
+        let mut r = self.clone();
+        r.engine.wall_seconds = 0.0;
+        r.engine.events_per_second = 0.0;
+        serde_json::to_string(&r).unwrap_or_default()
+    }
+
+    /// `timeseries.csv`: header and one row per hub per step.
+    pub fn timeseries_csv(&self) -> String {
+        let mut out = String::from(
+            "t_s,hub,power_mw,green_mw,grid_mw,tariff,cost,carbon_kg,utilization,queue\n",
+        );
+        for r in &self.timeseries {
+            out.push_str(&format!(
+                "{},{},{:.9},{:.9},{:.9},{:.6},{:.9},{:.9},{:.6},{}\n",
+                r.t_s,
+                r.hub,
+                r.power_mw,
+                r.green_mw,
+                r.grid_mw,
+                r.tariff,
+                r.cost,
+                r.carbon_kg,
+                r.utilization,
+                r.queue
+            ));
+        }
+        out
+    }
+}
+
+pub(crate) struct ClassInput<'a> {
+    pub(crate) requests: u64,
+    pub(crate) met: u64,
+    pub(crate) mean_wait_s: f64,
+    pub(crate) ttft: &'a Histogram<u64>,
+    pub(crate) e2e: &'a Histogram<u64>,
+}
+
+pub(crate) struct ReportInput<'a> {
+    pub(crate) s: &'a Scenario,
+    pub(crate) policy: &'a str,
+    pub(crate) seed: u64,
+    pub(crate) world: &'a World,
+    pub(crate) end: Nanos,
+    pub(crate) arrived: u64,
+    pub(crate) completed: u64,
+    pub(crate) rejected: u64,
+    pub(crate) failed: u64,
+    pub(crate) redispatched: u64,
+    pub(crate) deferred: u64,
+    pub(crate) met: u64,
+    pub(crate) prompt_tokens: u64,
+    pub(crate) output_tokens: u64,
+    pub(crate) ttft: &'a Histogram<u64>,
+    pub(crate) e2e: &'a Histogram<u64>,
+    pub(crate) classes: Vec<ClassInput<'a>>,
+    pub(crate) hub_requests: &'a [u64],
+    pub(crate) hub_tokens: &'a [u64],
+    pub(crate) hub_wait_s: &'a [f64],
+    pub(crate) hub_waited: &'a [u64],
+    pub(crate) jobs: JobsReport,
+    pub(crate) events: u64,
+    pub(crate) wall_s: f64,
+}
+
+fn pct(h: &Histogram<u64>) -> Percentiles {
+    if h.is_empty() {
+        return Percentiles { p50: 0.0, p99: 0.0 };
+    }
+    Percentiles {
+        p50: h.value_at_quantile(0.5) as f64 / 1e3,
+        p99: h.value_at_quantile(0.99) as f64 / 1e3,
+    }
+}
+
+fn frac(a: u64, b: u64) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}
+
+pub(crate) fn build_report(i: ReportInput<'_>) -> Report {
+    let s = i.s;
+    let run_s = secs(i.end).max(1e-9);
+    let mut energy = Energy {
+        it_kwh: 0.0,
+        facility_kwh: 0.0,
+        grid_kwh: 0.0,
+        green_kwh: 0.0,
+        cost: 0.0,
+        carbon_kg: 0.0,
+    };
+    let mut hubs = Vec::with_capacity(s.hubs.len());
+    let mut timeseries = Vec::new();
+    for (hi, h) in s.hubs.iter().enumerate() {
+        let m = &i.world.meters[hi];
+        let t = &m.total;
+        energy.it_kwh += t.it_kwh;
+        energy.facility_kwh += t.facility_kwh;
+        energy.grid_kwh += t.grid_kwh;
+        energy.green_kwh += t.green_kwh;
+        energy.cost += t.cost;
+        energy.carbon_kg += t.carbon_kg;
+        let busy_s: f64 = m.steps.iter().map(|st| st.busy_replica_s).sum();
+        let replicas = f64::from(m.total_replicas);
+        hubs.push(HubReport {
+            name: h.name.clone(),
+            requests: i.hub_requests[hi],
+            tokens: i.hub_tokens[hi],
+            utilization: if replicas > 0.0 {
+                busy_s / (replicas * run_s)
+            } else {
+                0.0
+            },
+            energy_kwh: t.facility_kwh,
+            cost: t.cost,
+            carbon_kg: t.carbon_kg,
+            mean_wait_ms: if i.hub_waited[hi] > 0 {
+                i.hub_wait_s[hi] / i.hub_waited[hi] as f64 * 1e3
+            } else {
+                0.0
+            },
+            green_kwh: t.green_kwh,
+        });
+        for (step, st) in m.steps.iter().enumerate() {
+            let t0 = step as f64 * STEP_S;
+            let len_h = (run_s.min(t0 + STEP_S) - t0).max(1e-9) / 3600.0;
+            let d = &st.draw;
+            timeseries.push(StepRow {
+                t_s: t0,
+                hub: h.name.clone(),
+                power_mw: d.facility_kwh / len_h / 1000.0,
+                green_mw: d.green_kwh / len_h / 1000.0,
+                grid_mw: d.grid_kwh / len_h / 1000.0,
+                tariff: if d.grid_kwh > 0.0 {
+                    d.cost / d.grid_kwh
+                } else {
+                    h.tariff_yuan_per_kwh.at(i.world.clock.hour(t0))
+                },
+                cost: d.cost,
+                carbon_kg: d.carbon_kg,
+                utilization: if replicas > 0.0 {
+                    st.busy_replica_s / (replicas * len_h * 3600.0)
+                } else {
+                    0.0
+                },
+                queue: st.queue,
+            });
+        }
+    }
+    timeseries.sort_by(|a, b| {
+        a.t_s
+            .total_cmp(&b.t_s)
+            .then_with(|| hub_order(s, &a.hub).cmp(&hub_order(s, &b.hub)))
+    });
+    let tokens = i.prompt_tokens + i.output_tokens;
+    Report {
+        scenario: s.name.clone(),
+        policy: i.policy.to_owned(),
+        seed: i.seed,
+        mode: "discrete",
+        simulated_s: run_s,
+        requests: Requests {
+            total: i.arrived,
+            completed: i.completed,
+            rejected: i.rejected,
+            failed: i.failed,
+            slo_met_fraction: frac(i.met, i.arrived),
+            ttft_ms: pct(i.ttft),
+            e2e_ms: pct(i.e2e),
+            redispatched: i.redispatched,
+            deferred: i.deferred,
+        },
+        tokens: Tokens {
+            prompt: i.prompt_tokens,
+            output: i.output_tokens,
+        },
+        energy,
+        cost_per_million_tokens: if tokens > 0 {
+            energy.cost / tokens as f64 * 1e6
+        } else {
+            0.0
+        },
+        hubs,
+        classes: s
+            .classes
+            .iter()
+            .zip(&i.classes)
+            .map(|(c, ci)| ClassReport {
+                name: c.name.clone(),
+                requests: ci.requests,
+                slo_met_fraction: frac(ci.met, ci.requests),
+                mean_wait_ms: ci.mean_wait_s * 1e3,
+                ttft_ms: pct(ci.ttft),
+                e2e_ms: pct(ci.e2e),
+            })
+            .collect(),
+        jobs: i.jobs,
+        engine: EngineReport {
+            events: i.events,
+            wall_seconds: i.wall_s,
+            events_per_second: if i.wall_s > 0.0 {
+                i.events as f64 / i.wall_s
+            } else {
+                0.0
+            },
+        },
+        timeseries,
+    }
+}
+
+fn hub_order(s: &Scenario, name: &str) -> usize {
+    s.hub_id(name).map_or(usize::MAX, HubId::index)
+}
