@@ -42,7 +42,15 @@ impl Clock {
 /// Hour of day (0..24) of local second `t` (t >= 0).
 #[inline]
 pub fn hour_of(t: f64) -> usize {
-    (((t.max(0.0) % DAY_S) / HOUR_S) as usize).min(23)
+    // Whole hours since local time 0, modulo a day (integer arithmetic: no fmod on hot paths).
+    ((t.max(0.0) / HOUR_S) as u64 % 24) as usize
+}
+
+/// Seconds from local time `t` (t >= 0) to the next hour boundary, in (0, 3600].
+#[inline]
+pub fn to_next_hour(t: f64) -> f64 {
+    let t = t.max(0.0);
+    ((t / HOUR_S).floor() + 1.0) * HOUR_S - t
 }
 
 /// The running integral of an hourly profile, so any interval costs O(1):

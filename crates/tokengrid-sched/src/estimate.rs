@@ -120,27 +120,6 @@ pub fn window_cost(
     (cost, carbon)
 }
 
-/// Start times worth trying: now and every forecast boundary up to `latest` (within the
-/// forecast horizon).
-fn starts(
-    view: &dyn ClusterView,
-    h: HubId,
-    now: f64,
-    latest: f64,
-) -> impl Iterator<Item = f64> + '_ {
-    let limit = latest.min(now + HORIZON_S);
-    let mut next = Some(now);
-    std::iter::from_fn(move || {
-        let t = next?;
-        if t > limit {
-            return None;
-        }
-        let until = view.forecast(h, t).until_s;
-        next = (until > t).then_some(until);
-        Some(t)
-    })
-}
-
 /// A run to place in time: it draws `facility_kw` for `duration_s` and must start in
 /// `[now, latest]`.
 struct Run {
@@ -150,8 +129,9 @@ struct Run {
     facility_kw: f64,
 }
 
-/// The start that minimises `objective` for `run`, among starts where `fits(start, end)`; ties
-/// go to the earliest. Returns (start, cost, carbon).
+/// The start that minimises `objective` for `run`, trying now and every forecast boundary up to
+/// `latest` (within the forecast horizon), among starts where `fits(start, end)`; ties go to
+/// the earliest. Returns (start, cost, carbon).
 fn best_start(
     view: &dyn ClusterView,
     h: HubId,
@@ -165,19 +145,42 @@ fn best_start(
         duration_s,
         facility_kw,
     } = *run;
+    let limit = latest.min(now + HORIZON_S);
     let mut best: Option<(f64, f64, f64, f64)> = None;
-    for s in starts(view, h, now, latest) {
-        if !fits(s, s + duration_s) {
-            continue;
-        }
-        let (cost, carbon) = window_cost(view, h, facility_kw, s, s + duration_s);
-        let key = match objective {
-            Objective::Cost => cost,
-            Objective::Carbon => carbon,
+    let mut last: Option<crate::view::Forecast> = None;
+    let mut s = now;
+    while s <= limit {
+        let f = view.forecast(h, s);
+        let next = if f.until_s > s {
+            f.until_s
+        } else {
+            f64::INFINITY
         };
-        if best.is_none_or(|b| key < b.0 - 1e-12) {
-            best = Some((key, s, cost, carbon));
+        let within = s + duration_s <= f.until_s;
+        // A run inside one forecast period costs the same as at the previous start when the
+        // forecast has not changed: no need to price it again (ties go to the earliest).
+        let same = last.is_some_and(|l| {
+            l.tariff == f.tariff
+                && l.green_surplus_kw == f.green_surplus_kw
+                && l.carbon_g_per_kwh == f.carbon_g_per_kwh
+        });
+        last = Some(f);
+        if !(same && within) && fits(s, s + duration_s) {
+            let (cost, carbon) = if within {
+                let grid_kwh = (facility_kw - f.green_surplus_kw).max(0.0) * duration_s / 3600.0;
+                (grid_kwh * f.tariff, grid_kwh * f.carbon_g_per_kwh / 1000.0)
+            } else {
+                window_cost(view, h, facility_kw, s, s + duration_s)
+            };
+            let key = match objective {
+                Objective::Cost => cost,
+                Objective::Carbon => carbon,
+            };
+            if best.is_none_or(|b| key < b.0 - 1e-12) {
+                best = Some((key, s, cost, carbon));
+            }
         }
+        s = next;
     }
     best.map(|(_, s, cost, carbon)| (s, cost, carbon))
 }

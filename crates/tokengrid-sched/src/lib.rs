@@ -10,7 +10,9 @@
 //!    data residency, capacity (queue bound, or free accelerators for the whole run), SLO
 //!    feasibility (RTT + expected wait + service time within the TTFT and end-to-end SLOs; the
 //!    deadline for deferrable work), power cap. Model, up, residency and capacity are hard
-//!    filters in every policy.
+//!    filters in every policy. The SLO filter keeps a margin ([`plugin::SLO_HEADROOM`]); when
+//!    no hub meets the SLO, interactive work goes to the hub expected to answer first instead of
+//!    being refused.
 //! 2. **Score** plugins rank the rest (marginal energy cost, carbon, latency, load), each
 //!    normalised to 0..100 and weighted; ties go to the lowest hub id.
 //! 3. **Reserve**: the decision names the hub, the start time (time shifting toward cheap or

@@ -351,9 +351,11 @@ fn class_at_hub(
     let rtt = topo.rtt_ms(Site::Region(r), Site::Hub(h));
     let ttft_ms = rtt + prefill_s * 1e3;
     let e2e_ms = ttft_ms + output * step * 1e3;
+    // The same headroom as the policies' SLO filter.
+    let headroom = crate::plugin::SLO_HEADROOM;
     let feasible = s.region(r).may_use(h)
-        && ttft.is_none_or(|t| ttft_ms <= t)
-        && e2e.is_none_or(|t| e2e_ms <= t);
+        && ttft.is_none_or(|t| ttft_ms <= t * headroom)
+        && e2e.is_none_or(|t| e2e_ms <= t * headroom);
     // A request holds the replica for its prefill and a 1/batch share of each decode step.
     let load_s = prefill_s + output * step / f64::from(batch);
     // Marginal energy: (TDP - idle) share of busy power over that replica time.

@@ -482,6 +482,28 @@ impl Scheduler {
             {
                 return Decision::Place(p);
             }
+            // SLOs are soft when nothing meets them: interactive work goes to the hub expected
+            // to answer first rather than being refused (hard constraints still hold).
+            if let Work::Inference(_) = work
+                && let Some(&(h, _)) = self
+                    .rejected
+                    .iter()
+                    .filter(|(_, r)| matches!(r, Reason::TtftSlo | Reason::E2eSlo))
+                    .min_by(|a, b| {
+                        let (ca, cb) = (&self.cands[a.0.index()], &self.cands[b.0.index()]);
+                        ca.e2e_ms.total_cmp(&cb.e2e_ms).then(a.0.cmp(&b.0))
+                    })
+            {
+                let c = &self.cands[h.index()];
+                return Decision::Place(Placement {
+                    hub: c.hub,
+                    start_s: c.start_s,
+                    end_s: c.end_s,
+                    cost: c.cost,
+                    carbon_kg: c.carbon_kg,
+                    split: None,
+                });
+            }
             return Decision::Reject(std::mem::take(&mut self.rejected));
         }
         // Raw costs, per plugin, over feasible hubs.

@@ -3,7 +3,7 @@
 //! simulator's view adds live load on top of the same numbers.
 
 use tokengrid_core::{AcceleratorId, HubId, ModelId, Scenario, Site};
-use tokengrid_energy::hourly::{Clock, HOUR_S};
+use tokengrid_energy::hourly::Clock;
 use tokengrid_energy::summary::default_context;
 use tokengrid_energy::{Replica, supply};
 use tokengrid_net::Topology;
@@ -197,7 +197,7 @@ impl ClusterView for StaticView {
     fn forecast(&self, h: HubId, at_s: f64) -> Forecast {
         let local = self.clock.local_s(at_s);
         let mut f = self.forecasts[h.index()][self.clock.hour(at_s)];
-        f.until_s = at_s + (HOUR_S - local.rem_euclid(HOUR_S));
+        f.until_s = at_s + tokengrid_energy::hourly::to_next_hour(local);
         f
     }
 

@@ -80,6 +80,22 @@ fn a_down_hub_is_never_chosen() {
 }
 
 #[test]
+fn when_no_hub_meets_the_slo_the_fastest_serves() {
+    let v = near_and_far();
+    // SLO 50 ms: neither 110 ms nor 160 ms fits; cost-slo still serves it at the near hub.
+    assert_eq!(
+        decide("cost-slo", &v, &request(Some(50.0), None)).hub(),
+        Some(HubId(0))
+    );
+    // A hard constraint still refuses.
+    let nowhere = HubSet::default();
+    assert!(matches!(
+        decide("cost-slo", &v, &request(Some(50.0), Some(&nowhere))),
+        Decision::Reject(_)
+    ));
+}
+
+#[test]
 fn explanation_names_every_hub() {
     let v = near_and_far();
     let mut s = Scheduler::new(Policy::named("cost-slo").expect("policy"));

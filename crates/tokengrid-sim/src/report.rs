@@ -75,7 +75,8 @@ pub struct HubReport {
     pub requests: u64,
     /// Prompt + output tokens completed there.
     pub tokens: u64,
-    /// Mean fraction of its replicas busy over the run.
+    /// Mean fraction of its serving capacity in use over the run (sequence slots in use over
+    /// slots; with `batching = "none"`, the fraction of replicas busy).
     pub utilization: f64,
     /// Facility energy, kWh.
     pub energy_kwh: f64,

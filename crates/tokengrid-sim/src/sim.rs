@@ -56,8 +56,8 @@ enum Ev {
         replica: u32,
         generation: u32,
     },
-    /// A deferred batch job leaves its origin.
-    Release { req: u32 },
+    /// Deferred batch jobs due by now leave their origin.
+    Release,
     /// A training job starts.
     TrainingStart { job: u32 },
     /// A training job ends.
@@ -183,6 +183,10 @@ struct Sim<'a> {
     hub_wait_s: Vec<f64>,
     hub_waited: Vec<u64>,
     last_event: Nanos,
+    /// Deferred batch jobs by release time: kept out of the event queue, which holds one
+    /// Release event for the earliest.
+    deferred: std::collections::BinaryHeap<std::cmp::Reverse<(Nanos, u32)>>,
+    next_release: Option<Nanos>,
 }
 
 fn histogram() -> Histogram<u64> {
@@ -259,6 +263,8 @@ impl<'a> Sim<'a> {
             hub_wait_s: vec![0.0; s.hubs.len()],
             hub_waited: vec![0; s.hubs.len()],
             last_event: 0,
+            deferred: std::collections::BinaryHeap::new(),
+            next_release: None,
         }
     }
 
@@ -273,7 +279,7 @@ impl<'a> Sim<'a> {
                     replica,
                     generation,
                 } => self.replica(pool as usize, replica as usize, generation),
-                Ev::Release { req } => self.release(req),
+                Ev::Release => self.release(),
                 Ev::TrainingStart { job } => self.training_start(job as usize),
                 Ev::TrainingEnd { job } => self.training_end(job as usize),
                 Ev::HubDown { hub } => self.hub_down(HubId(hub)),
@@ -346,7 +352,9 @@ impl<'a> Sim<'a> {
                 class: Some(r.class),
                 origin: Origin::Region(r.region),
                 prompt_tokens: r.prompt,
-                output_tokens: r.output,
+                // A dispatcher knows the prompt, not how long the answer will be: it plans with
+                // the class's mean output.
+                output_tokens: i.output_tokens.mean().round().max(1.0) as u32,
                 ttft_slo_ms: i
                     .ttft_slo_ms
                     .map(|slo| slo - secs(self.world.now - r.arrival) * 1e3),
@@ -402,10 +410,12 @@ impl<'a> Sim<'a> {
                         _ => 0.0,
                     };
                     let delay = stagger.min(deadline_room.max(0.0));
-                    self.engine
-                        .schedule(start + ns(delay), Ev::Release { req: id });
+                    self.defer(start + ns(delay), id);
                 } else {
-                    self.engine.after(req.one_way, Ev::ReachHub { req: id });
+                    let one_way = req.one_way;
+                    self.world.pools[pool].inflight_prefill_s +=
+                        f64::from(r.prompt) / self.world.pools[pool].prefill_tokens_per_s;
+                    self.engine.after(one_way, Ev::ReachHub { req: id });
                 }
             }
             Decision::Reject(_) => self.finish_unserved(id, again),
@@ -424,9 +434,32 @@ impl<'a> Sim<'a> {
         self.in_flight -= 1;
     }
 
-    fn release(&mut self, id: u32) {
-        let one_way = self.requests[id as usize].one_way;
-        self.engine.after(one_way, Ev::ReachHub { req: id });
+    fn defer(&mut self, at: Nanos, id: u32) {
+        self.deferred.push(std::cmp::Reverse((at, id)));
+        if self.next_release.is_none_or(|t| at < t) {
+            self.next_release = Some(at);
+            self.engine.schedule(at, Ev::Release);
+        }
+    }
+
+    fn release(&mut self) {
+        let now = self.world.now;
+        if self.next_release != Some(now) {
+            return; // superseded by an earlier Release
+        }
+        self.next_release = None;
+        while let Some(&std::cmp::Reverse((at, id))) = self.deferred.peek() {
+            if at > now {
+                self.next_release = Some(at);
+                self.engine.schedule(at, Ev::Release);
+                break;
+            }
+            self.deferred.pop();
+            let r = self.requests[id as usize];
+            let pool = &mut self.world.pools[r.pool as usize];
+            pool.inflight_prefill_s += f64::from(r.prompt) / pool.prefill_tokens_per_s;
+            self.engine.after(r.one_way, Ev::ReachHub { req: id });
+        }
     }
 
     fn reach_hub(&mut self, id: u32) {
@@ -434,6 +467,9 @@ impl<'a> Sim<'a> {
         if r.state != State::InFlight {
             return;
         }
+        let pool = &mut self.world.pools[r.pool as usize];
+        pool.inflight_prefill_s =
+            (pool.inflight_prefill_s - f64::from(r.prompt) / pool.prefill_tokens_per_s).max(0.0);
         let now = self.world.now;
         if !self.world.up[r.hub.index()] {
             // The hub failed while the request was on its way: choose again.
@@ -486,6 +522,7 @@ impl<'a> Sim<'a> {
         if self.world.pools[pool].replicas[replica].generation != generation {
             return;
         }
+        self.world.pools[pool].replicas[replica].scheduled = None;
         let now = self.world.now;
         let mut done = std::mem::take(&mut self.done);
         done.clear();

@@ -7,7 +7,7 @@ use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Exp, StandardNormal};
 use rand_pcg::Pcg64Mcg;
 use tokengrid_core::{ClassId, ClassKind, RegionId, Scenario, TokenDist, TraceFormat};
-use tokengrid_energy::hourly::{Clock, HOUR_S};
+use tokengrid_energy::hourly::Clock;
 
 use crate::engine::{Nanos, ns, stream_seed};
 
@@ -344,7 +344,7 @@ impl Source {
                         return None;
                     }
                     let local = clock.local_s(*t);
-                    let hour_end = *t + (HOUR_S - local.rem_euclid(HOUR_S));
+                    let hour_end = *t + tokengrid_energy::hourly::to_next_hour(local);
                     let rate = *peak_rps * diurnal[clock.hour(*t)];
                     if rate <= 0.0 {
                         *t = hour_end;

@@ -47,6 +47,8 @@ pub(crate) struct Replica {
     pub(crate) resume_at: Nanos,
     seqs: BinaryHeap<Reverse<(Ord64, u32)>>,
     pub(crate) generation: u32,
+    /// When the pending completion event fires (`None` when there is none).
+    pub(crate) scheduled: Option<Nanos>,
 }
 
 /// One model's serving at one hub.
@@ -67,6 +69,15 @@ pub(crate) struct Pool {
     pub(crate) max_queue: Option<u32>,
     pub(crate) free_slots: u32,
     pub(crate) busy_replicas: u32,
+    /// Prefill seconds of requests dispatched here but still on the network.
+    pub(crate) inflight_prefill_s: f64,
+    /// Exponentially decayed prefill seconds started (time constant `PREFILL_TAU_S`), and when
+    /// it was last decayed: the share of replica time spent prefilling lately.
+    prefill_load: f64,
+    prefill_load_at: Nanos,
+    /// Slot-seconds in use, and when last counted (for utilization).
+    pub(crate) slot_s: f64,
+    slot_at: Nanos,
     /// Expected service time of a request, s (running mean of observed ones).
     pub(crate) mean_service_s: f64,
     served: u64,
@@ -74,7 +85,33 @@ pub(crate) struct Pool {
     deferred: Vec<f64>,
 }
 
+/// Time constant of the recent prefill share, s.
+const PREFILL_TAU_S: f64 = 10.0;
+
 impl Pool {
+    /// Counts slot-seconds in use up to `now` (call before the number of free slots changes).
+    fn count_slots(&mut self, now: Nanos) {
+        if now > self.slot_at {
+            let used = self.slots * self.replicas.len() as u32 - self.free_slots;
+            self.slot_s += f64::from(used) * secs(now - self.slot_at);
+            self.slot_at = now;
+        }
+    }
+
+    /// Adds `prefill_s` of prefill started at `now` to the recent prefill load.
+    fn note_prefill(&mut self, prefill_s: f64, now: Nanos) {
+        let dt = secs(now.saturating_sub(self.prefill_load_at));
+        self.prefill_load = self.prefill_load * (-dt / PREFILL_TAU_S).exp() + prefill_s;
+        self.prefill_load_at = now;
+    }
+
+    /// Share of replica time spent prefilling lately (0..1).
+    fn prefill_share(&self, now: Nanos) -> f64 {
+        let dt = secs(now.saturating_sub(self.prefill_load_at));
+        let load = self.prefill_load * (-dt / PREFILL_TAU_S).exp();
+        (load / PREFILL_TAU_S / self.replicas.len().max(1) as f64).min(0.95)
+    }
+
     #[inline]
     pub(crate) fn step(&self, batch: u32) -> f64 {
         let b = (batch as usize).clamp(1, self.step_s.len() - 1);
@@ -223,6 +260,11 @@ impl World {
                     max_queue: h.max_queue,
                     free_slots: n * slots,
                     busy_replicas: 0,
+                    inflight_prefill_s: 0.0,
+                    prefill_load: 0.0,
+                    prefill_load_at: 0,
+                    slot_s: 0.0,
+                    slot_at: 0,
                     mean_service_s: 0.01 + 200.0 * step_s[slots as usize],
                     served: 0,
                     deferred: Vec::new(),
@@ -338,8 +380,11 @@ impl World {
             self.set_busy(pool, true, now);
         }
         let p = &mut self.pools[pool];
+        p.count_slots(now);
         p.advance(r, now);
-        let prefill = crate::engine::ns(f64::from(prompt) / p.prefill_tokens_per_s);
+        let prefill_s = f64::from(prompt) / p.prefill_tokens_per_s;
+        p.note_prefill(prefill_s, now);
+        let prefill = crate::engine::ns(prefill_s);
         let rep = &mut p.replicas[r];
         rep.resume_at = rep.resume_at.max(now) + prefill;
         let finish = rep.counter + f64::from(output);
@@ -349,17 +394,25 @@ impl World {
         Some((r, p.replicas[r].resume_at))
     }
 
-    /// Bumps the replica's generation and returns when its next completion is due.
+    /// When the replica's next completion is due, if an event must be scheduled for it: only
+    /// when none is pending or the pending one would fire too late (a pending event that fires
+    /// early finds nothing done and asks again). Bumps the generation when it does.
     pub(crate) fn reschedule(&mut self, pool: usize, r: usize, now: Nanos) -> Option<(Nanos, u32)> {
         let p = &mut self.pools[pool];
-        p.replicas[r].generation = p.replicas[r].generation.wrapping_add(1);
-        let g = p.replicas[r].generation;
-        p.next_completion(r, now).map(|t| (t, g))
+        let t = p.next_completion(r, now)?;
+        let rep = &mut p.replicas[r];
+        if rep.scheduled.is_some_and(|s| s <= t) {
+            return None;
+        }
+        rep.generation = rep.generation.wrapping_add(1);
+        rep.scheduled = Some(t);
+        Some((t, rep.generation))
     }
 
     /// Pops the sequences of a replica that are done by `now`.
     pub(crate) fn finish_due(&mut self, pool: usize, r: usize, now: Nanos, done: &mut Vec<u32>) {
         let p = &mut self.pools[pool];
+        p.count_slots(now);
         p.advance(r, now);
         let rep = &mut p.replicas[r];
         while let Some(&Reverse((Ord64(finish), req))) = rep.seqs.peek() {
@@ -392,6 +445,7 @@ impl World {
             if self.pools[pi].hub != h {
                 continue;
             }
+            self.pools[pi].count_slots(now);
             out.extend(self.pools[pi].queue.drain(..));
             for r in 0..self.pools[pi].replicas.len() {
                 let was_busy = self.pools[pi].replicas[r].active > 0;
@@ -401,6 +455,7 @@ impl World {
                 rep.counter = 0.0;
                 rep.resume_at = now;
                 rep.generation = rep.generation.wrapping_add(1);
+                rep.scheduled = None;
                 if was_busy {
                     self.set_busy(pi, false, now);
                 }
@@ -454,10 +509,13 @@ impl World {
         }
     }
 
-    /// Closes every meter at `end`, samples queues into the step accounts.
+    /// Closes every meter and slot count at `end`.
     pub(crate) fn close(&mut self, end: Nanos) {
         for h in 0..self.meters.len() {
             self.meters[h].account(end);
+        }
+        for p in &mut self.pools {
+            p.count_slots(end);
         }
     }
 
@@ -508,10 +566,26 @@ impl ClusterView for World {
         let n = p.replicas.len() as u32;
         let capacity = n * p.slots;
         let in_use = capacity - p.free_slots;
-        // Waiting: nothing if a slot is free, else the queue ahead drains at the pool's
-        // completion rate (capacity / mean service time).
-        let wait = if p.free_slots > 0 || capacity == 0 {
+        // Waiting: a free slot still waits for the prefills queued ahead on its replica (a
+        // join pauses the batch for its prefill); with no free slot, the queue ahead drains at
+        // the pool's completion rate (capacity / mean service time).
+        let backlog = p
+            .replicas
+            .iter()
+            .filter(|r| r.active < p.slots)
+            .map(|r| r.resume_at.saturating_sub(self.now))
+            .min()
+            .map_or(0.0, secs);
+        let with_room = p
+            .replicas
+            .iter()
+            .filter(|r| r.active < p.slots)
+            .count()
+            .max(1) as f64;
+        let wait = if capacity == 0 {
             0.0
+        } else if p.free_slots > 0 {
+            backlog + p.inflight_prefill_s / with_room
         } else {
             (p.queue.len() as f64 + 1.0) * p.mean_service_s / f64::from(capacity)
         };
@@ -533,7 +607,8 @@ impl ClusterView for World {
                 1.0
             },
             prefill_tokens_per_s: p.prefill_tokens_per_s,
-            decode_s_per_token: p.step(batch / n.max(1) + 1),
+            // Decoding pauses while joins prefill: a token takes longer by that share.
+            decode_s_per_token: p.step(batch / n.max(1) + 1) / (1.0 - p.prefill_share(self.now)),
             joules_per_prompt_token: p.joules_per_prompt_token,
             joules_per_output_token: p.joules_per_output_token,
             marginal_kw: if idle_replica && !room_in_busy {
@@ -567,7 +642,7 @@ impl ClusterView for World {
             tariff: self.tariff[i][hour],
             green_surplus_kw: (self.meters[i].green_mw[hour] * 1000.0 - facility).max(0.0),
             carbon_g_per_kwh: self.carbon[i][hour],
-            until_s: at_s + (HOUR_S - local.rem_euclid(HOUR_S)),
+            until_s: at_s + tokengrid_energy::hourly::to_next_hour(local),
         }
     }
 
