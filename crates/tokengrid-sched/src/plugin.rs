@@ -217,8 +217,14 @@ score!(
 );
 
 score!(
-    /// Latency the user sees: end-to-end for inference, round trip otherwise.
-    Latency, "latency", |w, c| match w {
+    /// Network distance: the round trip from the work's origin (what `nearest` minimises).
+    Latency, "latency", |_w, c| c.rtt_ms
+);
+
+score!(
+    /// Response time the user can expect: end-to-end for inference (network, queue, prefill,
+    /// decode at the current load), round trip otherwise.
+    ResponseTime, "response-time", |w, c| match w {
         Work::Inference(_) => c.e2e_ms,
         _ => c.rtt_ms,
     }

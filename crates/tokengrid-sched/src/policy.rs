@@ -160,10 +160,11 @@ impl Registry {
             // Names are distinct by construction.
             let _ = r.register_filter(name, ctor);
         }
-        let scores: [(&'static str, ScoreCtor); 4] = [
+        let scores: [(&'static str, ScoreCtor); 5] = [
             ("energy-cost", || Box::new(EnergyCost)),
             ("carbon", || Box::new(Carbon)),
             ("latency", || Box::new(Latency)),
+            ("response-time", || Box::new(ResponseTime)),
             ("load", || Box::new(LoadBalance)),
         ];
         for (name, ctor) in scores {

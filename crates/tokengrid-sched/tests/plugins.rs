@@ -94,7 +94,8 @@ fn scores_are_the_candidate_costs() {
     let c = cand(&v, &w, 0);
     assert_eq!(EnergyCost.cost(&w, &c), c.cost);
     assert_eq!(Carbon.cost(&w, &c), c.carbon_kg);
-    assert_eq!(Latency.cost(&w, &c), c.e2e_ms);
+    assert_eq!(Latency.cost(&w, &c), c.rtt_ms);
+    assert_eq!(ResponseTime.cost(&w, &c), c.e2e_ms);
     assert_eq!(LoadBalance.cost(&w, &c), 0.1);
 }
 

@@ -48,3 +48,42 @@ fn mm4_at_load_08() {
 fn mm8_at_load_095() {
     check_mmn(8, 0.95, 30);
 }
+
+/// The trade the source article describes, on the built-in scenario's first 10 hours (night and
+/// the morning peak): cost-slo cheaper than nearest at better SLO attainment, cheapest breaking
+/// SLOs, the western hubs busier under cost-slo. (The full-day table is in the README.)
+#[test]
+fn cost_slo_moves_work_west_cheaper_than_nearest_within_slos() {
+    let s = tokengrid_core::builtin::load("china-east-west").expect("built-in");
+    let run = |p: &str| tokengrid_sim::run(&s, &opts(p, Some(10.0 * 3600.0))).expect("run");
+    let (nearest, cost_slo, cheapest) = std::thread::scope(|sc| {
+        let a = sc.spawn(|| run("nearest"));
+        let b = sc.spawn(|| run("cost-slo"));
+        let c = run("cheapest");
+        (a.join().expect("nearest"), b.join().expect("cost-slo"), c)
+    });
+    let west = |r: &tokengrid_sim::Report| {
+        let w: Vec<f64> = r
+            .hubs
+            .iter()
+            .filter(|h| {
+                ["inner-mongolia", "guizhou", "gansu", "ningxia"].contains(&h.name.as_str())
+            })
+            .map(|h| h.utilization)
+            .collect();
+        w.iter().sum::<f64>() / w.len() as f64
+    };
+    for r in [&nearest, &cost_slo, &cheapest] {
+        println!(
+            "{:<9} cost {:>8.2}  SLO met {:>6.2}%  west utilization {:>5.1}%",
+            r.policy,
+            r.energy.cost,
+            r.requests.slo_met_fraction * 100.0,
+            west(r) * 100.0
+        );
+    }
+    assert!(cost_slo.energy.cost < nearest.energy.cost);
+    assert!(cost_slo.requests.slo_met_fraction >= nearest.requests.slo_met_fraction);
+    assert!(cheapest.requests.slo_met_fraction < cost_slo.requests.slo_met_fraction - 0.2);
+    assert!(west(&cost_slo) > west(&nearest));
+}

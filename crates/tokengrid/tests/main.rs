@@ -4,6 +4,7 @@ mod energy;
 mod net;
 mod plan;
 mod scenario;
+mod simulate;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

@@ -1,0 +1,211 @@
+//! `tokengrid simulate` and `compare`: the DESIGN.md JSON contract, files, and bad input.
+
+use crate::{stderr, stdout, tokengrid};
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let out = tokengrid(args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    serde_json::from_str(&stdout(&out)).expect("pure JSON on stdout")
+}
+
+/// Every key DESIGN.md promises in a simulate object.
+fn check_keys(v: &serde_json::Value) {
+    for key in [
+        "scenario",
+        "policy",
+        "seed",
+        "mode",
+        "requests",
+        "tokens",
+        "energy",
+        "cost_per_million_tokens",
+        "hubs",
+        "classes",
+        "engine",
+    ] {
+        assert!(!v[key].is_null(), "key {key}");
+    }
+    for key in [
+        "total",
+        "completed",
+        "rejected",
+        "failed",
+        "slo_met_fraction",
+        "ttft_ms",
+        "e2e_ms",
+    ] {
+        assert!(!v["requests"][key].is_null(), "requests.{key}");
+    }
+    for key in ["p50", "p99"] {
+        assert!(
+            v["requests"]["ttft_ms"][key].is_number() && v["requests"]["e2e_ms"][key].is_number()
+        );
+    }
+    for key in ["prompt", "output"] {
+        assert!(v["tokens"][key].is_number(), "tokens.{key}");
+    }
+    for key in [
+        "it_kwh",
+        "facility_kwh",
+        "grid_kwh",
+        "green_kwh",
+        "cost",
+        "carbon_kg",
+    ] {
+        assert!(v["energy"][key].is_number(), "energy.{key}");
+    }
+    for h in v["hubs"].as_array().expect("hubs") {
+        for key in [
+            "name",
+            "requests",
+            "tokens",
+            "utilization",
+            "energy_kwh",
+            "cost",
+            "carbon_kg",
+            "mean_wait_ms",
+        ] {
+            assert!(!h[key].is_null(), "hubs[].{key}");
+        }
+    }
+    for c in v["classes"].as_array().expect("classes") {
+        for key in [
+            "name",
+            "requests",
+            "slo_met_fraction",
+            "mean_wait_ms",
+            "e2e_ms",
+        ] {
+            assert!(!c[key].is_null(), "classes[].{key}");
+        }
+    }
+    for key in ["events", "wall_seconds", "events_per_second"] {
+        assert!(v["engine"][key].is_number(), "engine.{key}");
+    }
+}
+
+#[test]
+fn simulate_json_has_the_design_keys() {
+    let v = json(&[
+        "simulate",
+        "--scenario",
+        "two-hubs",
+        "--duration",
+        "10m",
+        "--format",
+        "json",
+    ]);
+    check_keys(&v);
+    assert_eq!(v["scenario"], "two-hubs");
+    assert_eq!(v["policy"], "cost-slo");
+    assert_eq!(v["mode"], "discrete");
+    assert_eq!(v["seed"], 7);
+    let q = &v["requests"];
+    let total = q["total"].as_u64().expect("total");
+    assert!(total > 0);
+    assert_eq!(
+        total,
+        q["completed"].as_u64().unwrap_or(0)
+            + q["rejected"].as_u64().unwrap_or(0)
+            + q["failed"].as_u64().unwrap_or(0)
+    );
+}
+
+#[test]
+fn simulate_out_writes_report_and_timeseries() {
+    let dir = std::env::temp_dir().join(format!("tokengrid-out-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let d = dir.to_str().expect("utf-8");
+    let out = tokengrid(&[
+        "simulate",
+        "--scenario",
+        "two-hubs",
+        "--duration",
+        "10m",
+        "--seed",
+        "3",
+        "--out",
+        d,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("report.json")).expect("report.json"),
+    )
+    .expect("json");
+    check_keys(&report);
+    let csv = std::fs::read_to_string(dir.join("timeseries.csv")).expect("timeseries.csv");
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("t_s,hub,power_mw,green_mw,grid_mw,tariff,cost,carbon_kg,utilization,queue")
+    );
+    let cost: f64 = lines
+        .map(|l| {
+            l.split(',')
+                .nth(6)
+                .expect("cost")
+                .parse::<f64>()
+                .expect("number")
+        })
+        .sum();
+    let total = report["energy"]["cost"].as_f64().expect("cost");
+    assert!(
+        (cost - total).abs() < 1e-6 * total.max(1.0),
+        "{cost} vs {total}"
+    );
+}
+
+#[test]
+fn compare_runs_every_policy() {
+    let v = json(&[
+        "compare",
+        "--scenario",
+        "two-hubs",
+        "--duration",
+        "10m",
+        "--policies",
+        "nearest,cost-slo,green",
+        "--format",
+        "json",
+    ]);
+    let runs = v["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 3);
+    for (r, p) in runs.iter().zip(["nearest", "cost-slo", "green"]) {
+        check_keys(r);
+        assert_eq!(r["policy"], p);
+    }
+    // Same scenario and seed: the same arrivals under every policy.
+    assert_eq!(runs[0]["requests"]["total"], runs[1]["requests"]["total"]);
+    let out = tokengrid(&[
+        "compare",
+        "--scenario",
+        "two-hubs",
+        "--duration",
+        "10m",
+        "--policies",
+        "nearest,cost-slo",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("SLO met chat"));
+}
+
+#[test]
+fn bad_input_exits_2() {
+    for args in [
+        vec!["simulate", "--policy", "fastest", "--scenario", "two-hubs"],
+        vec!["simulate", "--duration", "soon", "--scenario", "two-hubs"],
+        vec!["simulate", "--scenario", "nowhere.toml"],
+        vec![
+            "compare",
+            "--policies",
+            "nearest,fastest",
+            "--scenario",
+            "two-hubs",
+        ],
+        vec!["simulate", "--mode", "fluid"],
+    ] {
+        let out = tokengrid(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(!stderr(&out).is_empty());
+    }
+}
