@@ -12,7 +12,7 @@ use tokengrid_sim::engine::{Engine, ns};
 #[derive(Clone, Copy)]
 enum Ev {
     Arrive,
-    Depart(u32),
+    Depart,
 }
 
 /// M/M/c with `c` servers at load `rho`, for `customers` arrivals. Returns (events, seconds).
@@ -20,7 +20,7 @@ fn mmc(c: u32, rho: f64, customers: u64) -> (u64, f64) {
     let mut rng = Pcg64Mcg::seed_from_u64(1);
     let mu = 1.0;
     let lambda = rho * f64::from(c) * mu;
-    let mut exp = |rate: f64, rng: &mut Pcg64Mcg| -(1.0 - rng.random::<f64>()).ln() / rate;
+    let exp = |rate: f64, rng: &mut Pcg64Mcg| -(1.0 - rng.random::<f64>()).ln() / rate;
     let mut e: Engine<Ev> = Engine::new();
     let mut busy = 0u32;
     let mut queue = 0u64;
@@ -36,15 +36,15 @@ fn mmc(c: u32, rho: f64, customers: u64) -> (u64, f64) {
                 }
                 if busy < c {
                     busy += 1;
-                    e.after(ns(exp(mu, &mut rng)), Ev::Depart(busy));
+                    e.after(ns(exp(mu, &mut rng)), Ev::Depart);
                 } else {
                     queue += 1;
                 }
             }
-            Ev::Depart(_) => {
+            Ev::Depart => {
                 if queue > 0 {
                     queue -= 1;
-                    e.after(ns(exp(mu, &mut rng)), Ev::Depart(busy));
+                    e.after(ns(exp(mu, &mut rng)), Ev::Depart);
                 } else {
                     busy -= 1;
                 }
