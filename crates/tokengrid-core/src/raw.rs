@@ -327,6 +327,26 @@ pub struct RawLink {
     /// Reservable bandwidth, Gbit/s (deterministic links only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reservable_gbps: Option<f64>,
+    /// Scheduled degradations: `[{ at = "2h", for = "30m", extra_rtt_ms = 40.0, loss = 0.01 }]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub degradations: Vec<RawDegradation>,
+}
+
+/// One link degradation, offsets from the scenario start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDegradation {
+    /// Start, humantime offset from the scenario start.
+    pub at: String,
+    /// Length, humantime.
+    #[serde(rename = "for")]
+    pub length: String,
+    /// Round-trip time added meanwhile (a reroute), ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_rtt_ms: Option<f64>,
+    /// Packet loss meanwhile (replacing the link's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss: Option<f64>,
 }
 
 /// A value that is one number or a list (meant to hold 24 hourly values; the length is checked in

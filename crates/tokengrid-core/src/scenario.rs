@@ -589,4 +589,19 @@ pub struct Link {
     pub deterministic: bool,
     /// Reservable bandwidth, Gbit/s (0 unless deterministic).
     pub reservable_gbps: f64,
+    /// Scheduled degradations.
+    pub degradations: Vec<Degradation>,
+}
+
+/// A scheduled link degradation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Degradation {
+    /// Offset from the scenario start.
+    pub at: Duration,
+    /// Length.
+    pub length: Duration,
+    /// Round-trip time added, ms.
+    pub extra_rtt_ms: f64,
+    /// Packet loss meanwhile.
+    pub loss: f64,
 }

@@ -1391,6 +1391,28 @@ impl Validator {
                     None if deterministic => l.gbps,
                     None => 0.0,
                 };
+                let mut degradations = Vec::new();
+                for (j, d) in l.degradations.iter().enumerate() {
+                    let key = at.table.key("degradations").index(j);
+                    let inner = At::new(key.clone(), &ctx);
+                    let start = self.duration(&at, key.key("at"), &format!("degradations[{j}].at"), &d.at);
+                    let len = self.duration(&at, key.key("for"), &format!("degradations[{j}].for"), &d.length);
+                    let extra = d.extra_rtt_ms.unwrap_or(0.0);
+                    let ok_extra = self.check(&inner, "extra_rtt_ms", extra, |v| v >= 0.0, ">= 0", "round-trip time added by the fault");
+                    let dloss = d.loss.unwrap_or(loss);
+                    let ok_loss = self.check(&inner, "loss", dloss, |v| (0.0..1.0).contains(&v), "within 0 <= loss < 1", "");
+                    if d.extra_rtt_ms.is_none() && d.loss.is_none() {
+                        self.problem(
+                            &at,
+                            key.clone(),
+                            format!("degradations[{j}] changes nothing"),
+                            Some("give extra_rtt_ms, loss, or both".into()),
+                        );
+                    }
+                    if let (Some(s_), Some(l_), true, true) = (start, len, ok_extra, ok_loss) {
+                        degradations.push(Degradation { at: s_, length: l_, extra_rtt_ms: extra, loss: dloss });
+                    }
+                }
                 Some(Link {
                     a: a?,
                     b: b?,
@@ -1399,6 +1421,7 @@ impl Validator {
                     loss,
                     deterministic,
                     reservable_gbps: reservable,
+                    degradations,
                 })
             })
             .collect()

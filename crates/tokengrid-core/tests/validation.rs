@@ -725,3 +725,33 @@ fn scenario_policies_are_checked() {
         "not an objective",
     );
 }
+
+#[test]
+fn link_degradations_are_checked() {
+    let t = edit(
+        "loss = 0.0001",
+        "loss = 0.0001\ndegradations = [{ at = \"1h\", for = \"10m\", extra_rtt_ms = -5.0 }]",
+    );
+    assert_one(
+        &t,
+        offset(&t, "extra_rtt_ms = -5.0", "-5.0"),
+        "link[0].degradations[0].extra_rtt_ms",
+        "must be >= 0",
+    );
+    let t = edit(
+        "loss = 0.0001",
+        "loss = 0.0001\ndegradations = [{ at = \"1h\", for = \"10m\" }]",
+    );
+    assert_one(
+        &t,
+        offset(&t, "degradations = [{", "{"),
+        "link[0].degradations[0]",
+        "changes nothing",
+    );
+    let t = edit(
+        "loss = 0.0001",
+        "loss = 0.0001\ndegradations = [{ at = \"1h\", for = \"10m\", loss = 0.01 }]",
+    );
+    let s = load_str(&t, "t.toml", None).expect("valid");
+    assert_eq!(s.links[0].degradations[0].loss, 0.01);
+}

@@ -148,6 +148,16 @@ impl Topology {
         self.names.get(self.dense(s)).map_or("?", String::as_str)
     }
 
+    /// Changes link `i`'s round trip and loss (a fault starting or ending) and recomputes the
+    /// shortest round trips.
+    pub fn set_link(&mut self, i: usize, rtt_ms: f64, loss: f64) {
+        if let Some(l) = self.links.get_mut(i) {
+            l.rtt_ms = rtt_ms;
+            l.loss = loss;
+            self.rtt_cache = self.all_pairs_rtt();
+        }
+    }
+
     fn node(&self, s: Site) -> Option<NodeIndex> {
         self.nodes.iter().find(|(x, _)| *x == s).map(|(_, n)| *n)
     }

@@ -124,6 +124,15 @@ pub struct JobsReport {
     pub completed: u64,
 }
 
+/// Faults that happened during the run.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct FaultsReport {
+    /// Hub outages started.
+    pub hub_outages: u64,
+    /// Link degradations started.
+    pub link_degradations: u64,
+}
+
 /// Engine figures.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct EngineReport {
@@ -187,6 +196,8 @@ pub struct Report {
     pub classes: Vec<ClassReport>,
     /// Training jobs.
     pub jobs: JobsReport,
+    /// Faults.
+    pub faults: FaultsReport,
     /// Engine figures (wall-clock: not reproducible).
     pub engine: EngineReport,
     /// Per hub per step (written to timeseries.csv, not to the JSON).
@@ -258,6 +269,7 @@ pub(crate) struct ReportInput<'a> {
     pub(crate) hub_wait_s: &'a [f64],
     pub(crate) hub_waited: &'a [u64],
     pub(crate) jobs: JobsReport,
+    pub(crate) faults: FaultsReport,
     pub(crate) events: u64,
     pub(crate) wall_s: f64,
 }
@@ -393,6 +405,7 @@ pub(crate) fn build_report(i: ReportInput<'_>) -> Report {
             })
             .collect(),
         jobs: i.jobs,
+        faults: i.faults,
         engine: EngineReport {
             events: i.events,
             wall_seconds: i.wall_s,

@@ -66,6 +66,12 @@ enum Ev {
     HubDown { hub: u32 },
     /// A hub recovers.
     HubUp { hub: u32 },
+    /// A link degradation starts (`on`) or ends.
+    LinkFault {
+        link: u32,
+        degradation: u32,
+        on: bool,
+    },
     /// An accounting step ends.
     Step { step: u32 },
 }
@@ -128,6 +134,9 @@ pub fn run(s: &Scenario, opts: &Options) -> Result<Report, SimError> {
     }
     let wall = Instant::now();
     let mut sim = Sim::new(s, policy, seed, duration_s, &traces);
+    sim.base_rtt = (0..s.links.len())
+        .map(|i| sim.world.topo.links[i].rtt_ms)
+        .collect();
     sim.run();
     Ok(sim.report(wall.elapsed().as_secs_f64(), &opts.policy, seed))
 }
@@ -158,6 +167,8 @@ struct Counts {
     jobs_rejected: u64,
     jobs_failed: u64,
     jobs_done: u64,
+    link_faults: u64,
+    hub_outages: u64,
 }
 
 struct Sim<'a> {
@@ -187,6 +198,8 @@ struct Sim<'a> {
     /// Release event for the earliest.
     deferred: std::collections::BinaryHeap<std::cmp::Reverse<(Nanos, u32)>>,
     next_release: Option<Nanos>,
+    /// Round trip of each explicit link without faults, ms.
+    base_rtt: Vec<f64>,
 }
 
 fn histogram() -> Histogram<u64> {
@@ -221,6 +234,27 @@ impl<'a> Sim<'a> {
                 engine.schedule(
                     ns((o.at + o.length).as_secs_f64()),
                     Ev::HubUp { hub: hi as u32 },
+                );
+            }
+        }
+        for (li, l) in s.links.iter().enumerate() {
+            for (di, d) in l.degradations.iter().enumerate() {
+                let (link, degradation) = (li as u32, di as u32);
+                engine.schedule(
+                    ns(d.at.as_secs_f64()),
+                    Ev::LinkFault {
+                        link,
+                        degradation,
+                        on: true,
+                    },
+                );
+                engine.schedule(
+                    ns((d.at + d.length).as_secs_f64()),
+                    Ev::LinkFault {
+                        link,
+                        degradation,
+                        on: false,
+                    },
                 );
             }
         }
@@ -265,6 +299,7 @@ impl<'a> Sim<'a> {
             last_event: 0,
             deferred: std::collections::BinaryHeap::new(),
             next_release: None,
+            base_rtt: Vec::new(),
         }
     }
 
@@ -284,6 +319,11 @@ impl<'a> Sim<'a> {
                 Ev::TrainingEnd { job } => self.training_end(job as usize),
                 Ev::HubDown { hub } => self.hub_down(HubId(hub)),
                 Ev::HubUp { hub } => self.world.up[hub as usize] = true,
+                Ev::LinkFault {
+                    link,
+                    degradation,
+                    on,
+                } => self.link_fault(link as usize, degradation as usize, on),
                 Ev::Step { step } => {
                     self.world.sample_queues(step as usize);
                     // Keep stepping while anything can still happen.
@@ -567,12 +607,6 @@ impl<'a> Sim<'a> {
         let _ = c.ttft.record(ttft_us.max(1));
         let _ = c.e2e.record(e2e_us.max(1));
         let kind = &self.s.class(r.class).kind;
-        if matches!(kind, ClassKind::Inference(_)) {
-            // The run's latency percentiles are over interactive requests: a deferred batch
-            // job's "latency" is mostly its chosen wait.
-            let _ = self.ttft.record(ttft_us.max(1));
-            let _ = self.e2e.record(e2e_us.max(1));
-        }
         let met = match kind {
             ClassKind::Inference(i) => {
                 i.ttft_slo_ms.is_none_or(|slo| ttft_us as f64 <= slo * 1e3)
@@ -589,6 +623,7 @@ impl<'a> Sim<'a> {
 
     fn hub_down(&mut self, hub: HubId) {
         let now = self.world.now;
+        self.n.hub_outages += 1;
         self.world.up[hub.index()] = false;
         let evacuated = self.world.evacuate(hub, now);
         for id in evacuated {
@@ -605,6 +640,28 @@ impl<'a> Sim<'a> {
                 self.stop_training(j, State::Failed);
                 self.n.jobs_failed += 1;
             }
+        }
+    }
+
+    /// A link fault starts or ends: the scenario's explicit links come first in the topology, so
+    /// link `i` of the scenario is link `i` of the site graph. New decisions and requests see the
+    /// changed round trip; work already placed keeps its plan.
+    fn link_fault(&mut self, link: usize, degradation: usize, on: bool) {
+        let Some(l) = self.s.links.get(link) else {
+            return;
+        };
+        let Some(d) = l.degradations.get(degradation) else {
+            return;
+        };
+        let base = self.base_rtt[link];
+        let (rtt, loss) = if on {
+            (base + d.extra_rtt_ms, d.loss)
+        } else {
+            (base, l.loss)
+        };
+        self.world.topo.set_link(link, rtt, loss);
+        if on {
+            self.n.link_faults += 1;
         }
     }
 
@@ -738,7 +795,15 @@ impl<'a> Sim<'a> {
         self.jobs[j].state = state;
     }
 
-    fn report(&self, wall_s: f64, policy: &str, seed: u64) -> Report {
+    fn report(&mut self, wall_s: f64, policy: &str, seed: u64) -> Report {
+        // The run's latency percentiles are over interactive requests (a deferred batch job's
+        // "latency" is mostly its chosen wait): the inference classes' histograms merged.
+        for (c, stats) in self.s.classes.iter().zip(&self.classes) {
+            if matches!(c.kind, ClassKind::Inference(_)) {
+                let _ = self.ttft.add(&stats.ttft);
+                let _ = self.e2e.add(&stats.e2e);
+            }
+        }
         build_report(ReportInput {
             s: self.s,
             policy,
@@ -775,6 +840,10 @@ impl<'a> Sim<'a> {
             hub_tokens: &self.hub_tokens,
             hub_wait_s: &self.hub_wait_s,
             hub_waited: &self.hub_waited,
+            faults: FaultsReport {
+                hub_outages: self.n.hub_outages,
+                link_degradations: self.n.link_faults,
+            },
             jobs: JobsReport {
                 arrived: self.n.jobs,
                 placed: self.n.jobs_placed,

@@ -105,10 +105,12 @@ impl Pool {
         self.prefill_load_at = now;
     }
 
-    /// Share of replica time spent prefilling lately (0..1).
+    /// Share of replica time spent prefilling lately (0..1). Between joins the load decays;
+    /// a linear bound of the exponential (1 - dt/tau <= e^(-dt/tau)... floored at 0) keeps this
+    /// cheap on the decision path and never leaves an idle pool looking busy.
     fn prefill_share(&self, now: Nanos) -> f64 {
         let dt = secs(now.saturating_sub(self.prefill_load_at));
-        let load = self.prefill_load * (-dt / PREFILL_TAU_S).exp();
+        let load = self.prefill_load * (1.0 - dt / PREFILL_TAU_S).max(0.0);
         (load / PREFILL_TAU_S / self.replicas.len().max(1) as f64).min(0.95)
     }
 
@@ -566,35 +568,33 @@ impl ClusterView for World {
         let n = p.replicas.len() as u32;
         let capacity = n * p.slots;
         let in_use = capacity - p.free_slots;
+        // One pass over the replicas: the shortest prefill backlog among those with room, how
+        // many have room, whether one is idle, whether a busy one has room.
+        let (mut backlog, mut with_room, mut idle_replica, mut room_in_busy) =
+            (Nanos::MAX, 0u32, false, false);
+        for r in &p.replicas {
+            if r.active < p.slots {
+                backlog = backlog.min(r.resume_at.saturating_sub(self.now));
+                with_room += 1;
+                if r.active == 0 {
+                    idle_replica = true;
+                } else {
+                    room_in_busy = true;
+                }
+            }
+        }
         // Waiting: a free slot still waits for the prefills queued ahead on its replica (a
-        // join pauses the batch for its prefill); with no free slot, the queue ahead drains at
-        // the pool's completion rate (capacity / mean service time).
-        let backlog = p
-            .replicas
-            .iter()
-            .filter(|r| r.active < p.slots)
-            .map(|r| r.resume_at.saturating_sub(self.now))
-            .min()
-            .map_or(0.0, secs);
-        let with_room = p
-            .replicas
-            .iter()
-            .filter(|r| r.active < p.slots)
-            .count()
-            .max(1) as f64;
+        // join pauses the batch for its prefill) and for those still on the network; with no
+        // free slot, the queue ahead drains at the pool's completion rate.
         let wait = if capacity == 0 {
             0.0
         } else if p.free_slots > 0 {
-            backlog + p.inflight_prefill_s / with_room
+            secs(if backlog == Nanos::MAX { 0 } else { backlog })
+                + p.inflight_prefill_s / f64::from(with_room.max(1))
         } else {
             (p.queue.len() as f64 + 1.0) * p.mean_service_s / f64::from(capacity)
         };
         let batch = (in_use + 1).min(p.slots);
-        let idle_replica = p.replicas.iter().any(|r| r.active == 0);
-        let room_in_busy = p
-            .replicas
-            .iter()
-            .any(|r| r.active > 0 && r.active < p.slots);
         Some(ModelSnapshot {
             replicas: n,
             free_slots: p.free_slots,

@@ -40,3 +40,35 @@ fn with_nowhere_to_go_work_fails_and_is_counted() {
     );
     assert!(r.requests.rejected > 0, "arrivals during the outage");
 }
+
+#[test]
+fn a_degraded_link_steers_work_away_while_it_lasts() {
+    // At 10:00 eastern power is at its peak price, so cost-slo sends chat to Gansu. The
+    // tutorial's Shanghai - Gansu link gains 5 s of round trip for 20 minutes: Gansu cannot
+    // meet the 2 s TTFT then, so chat stays in the east meanwhile; nothing is lost.
+    let base = builtin::text("two-hubs")
+        .expect("text")
+        .replace("2026-03-02T00:00:00+08:00", "2026-03-02T10:00:00+08:00");
+    // Both links into Gansu degrade (else traffic reroutes through the eastern hub).
+    let fault = "degradations = [{ at = \"10m\", for = \"20m\", extra_rtt_ms = 5000.0 }]";
+    let degraded = base.replace(
+        "deterministic = false\n",
+        &format!("deterministic = false\n{fault}\n\n[[link]]\na = \"yangtze-river-delta\"\nb = \"gansu\"\nkm = 1890.0\ngbps = 400.0\n{fault}\n"),
+    );
+    assert_ne!(base, degraded);
+    let run = |text: &str| {
+        let s = tokengrid_core::load_str(text, "x.toml", None).expect("valid");
+        tokengrid_sim::run(&s, &opts("cost-slo", Some(2400.0))).expect("run")
+    };
+    let (a, b) = (run(&base), run(&degraded));
+    check(&b);
+    assert_eq!(b.faults.link_degradations, 2);
+    assert_eq!(a.requests.total, b.requests.total, "same arrivals");
+    assert!(
+        b.hubs[1].requests < a.hubs[1].requests,
+        "gansu {} vs {}",
+        b.hubs[1].requests,
+        a.hubs[1].requests
+    );
+    assert_eq!(b.requests.failed + b.requests.rejected, 0);
+}
