@@ -81,6 +81,7 @@ fn main() {
             policy: "cost-slo".into(),
             duration_s: Some(2.0 * 3600.0),
             seed: None,
+            progress: None,
         };
         let start = Instant::now();
         let r = tokengrid_sim::run(&s, &o).expect("run");

@@ -27,4 +27,4 @@ pub mod workload;
 pub mod world;
 
 pub use report::Report;
-pub use sim::{Options, SimError, run};
+pub use sim::{Options, Progress, SimError, run};

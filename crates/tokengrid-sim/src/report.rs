@@ -105,6 +105,31 @@ pub struct ClassReport {
     pub ttft_ms: Percentiles,
     /// End-to-end latency.
     pub e2e_ms: Percentiles,
+    /// Time-to-first-token SLO, ms (inference classes with one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ttft_slo_ms: Option<f64>,
+    /// End-to-end SLO, ms (inference classes with one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub e2e_slo_ms: Option<f64>,
+    /// End-to-end latency at the quantiles of [`CDF_QUANTILES`], ms (for CDF charts).
+    pub e2e_cdf_ms: Vec<f64>,
+}
+
+/// Quantiles at which class latency distributions are reported.
+pub const CDF_QUANTILES: [f64; 21] = [
+    0.001, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97,
+    0.98, 0.99, 0.995, 0.999,
+];
+
+/// Requests completed from one region at one hub.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Flow {
+    /// Region name.
+    pub region: String,
+    /// Hub name.
+    pub hub: String,
+    /// Requests completed.
+    pub requests: u64,
 }
 
 /// Training jobs.
@@ -194,6 +219,8 @@ pub struct Report {
     pub hubs: Vec<HubReport>,
     /// Per class.
     pub classes: Vec<ClassReport>,
+    /// Where each region's completed requests were served.
+    pub flows: Vec<Flow>,
     /// Training jobs.
     pub jobs: JobsReport,
     /// Faults.
@@ -268,6 +295,8 @@ pub(crate) struct ReportInput<'a> {
     pub(crate) hub_tokens: &'a [u64],
     pub(crate) hub_wait_s: &'a [f64],
     pub(crate) hub_waited: &'a [u64],
+    /// Completed requests per region per hub: `flows[region * hubs + hub]`.
+    pub(crate) flows: &'a [u64],
     pub(crate) jobs: JobsReport,
     pub(crate) faults: FaultsReport,
     pub(crate) events: u64,
@@ -395,13 +424,47 @@ pub(crate) fn build_report(i: ReportInput<'_>) -> Report {
             .classes
             .iter()
             .zip(&i.classes)
-            .map(|(c, ci)| ClassReport {
-                name: c.name.clone(),
-                requests: ci.requests,
-                slo_met_fraction: frac(ci.met, ci.requests),
-                mean_wait_ms: ci.mean_wait_s * 1e3,
-                ttft_ms: pct(ci.ttft),
-                e2e_ms: pct(ci.e2e),
+            .map(|(c, ci)| {
+                let (ttft_slo_ms, e2e_slo_ms) = match &c.kind {
+                    tokengrid_core::ClassKind::Inference(inf) => (inf.ttft_slo_ms, inf.e2e_slo_ms),
+                    tokengrid_core::ClassKind::Batch(b) => {
+                        (None, Some(b.deadline.as_secs_f64() * 1e3))
+                    }
+                    tokengrid_core::ClassKind::Training(_) => (None, None),
+                };
+                ClassReport {
+                    name: c.name.clone(),
+                    requests: ci.requests,
+                    slo_met_fraction: frac(ci.met, ci.requests),
+                    mean_wait_ms: ci.mean_wait_s * 1e3,
+                    ttft_ms: pct(ci.ttft),
+                    e2e_ms: pct(ci.e2e),
+                    ttft_slo_ms,
+                    e2e_slo_ms,
+                    e2e_cdf_ms: if ci.e2e.is_empty() {
+                        Vec::new()
+                    } else {
+                        CDF_QUANTILES
+                            .iter()
+                            .map(|q| ci.e2e.value_at_quantile(*q) as f64 / 1e3)
+                            .collect()
+                    },
+                }
+            })
+            .collect(),
+        flows: s
+            .regions
+            .iter()
+            .enumerate()
+            .flat_map(|(ri, r)| {
+                s.hubs.iter().enumerate().filter_map(move |(hi, h)| {
+                    let n = i.flows[ri * s.hubs.len() + hi];
+                    (n > 0).then(|| Flow {
+                        region: r.name.clone(),
+                        hub: h.name.clone(),
+                        requests: n,
+                    })
+                })
             })
             .collect(),
         jobs: i.jobs,

@@ -19,7 +19,7 @@ use crate::workload::{Arrival, Source, TraceError, TraceRow, read_trace, sources
 use crate::world::{Booking, STEP_S, World};
 
 /// Options of a run.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
     /// Policy name (built in or the scenario's).
     pub policy: String,
@@ -27,6 +27,18 @@ pub struct Options {
     pub duration_s: Option<f64>,
     /// Seed (default: the scenario's).
     pub seed: Option<u64>,
+    /// Called every million events or so with (simulated seconds, events so far).
+    pub progress: Option<Progress>,
+}
+
+/// A progress callback: (simulated seconds, events handled).
+#[derive(Clone)]
+pub struct Progress(pub Arc<dyn Fn(f64, u64) + Send + Sync>);
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress(..)")
+    }
 }
 
 /// Why a run could not start (the user's to fix).
@@ -134,6 +146,7 @@ pub fn run(s: &Scenario, opts: &Options) -> Result<Report, SimError> {
     }
     let wall = Instant::now();
     let mut sim = Sim::new(s, policy, seed, duration_s, &traces);
+    sim.progress = opts.progress.clone();
     sim.base_rtt = (0..s.links.len())
         .map(|i| sim.world.topo.links[i].rtt_ms)
         .collect();
@@ -193,6 +206,7 @@ struct Sim<'a> {
     hub_tokens: Vec<u64>,
     hub_wait_s: Vec<f64>,
     hub_waited: Vec<u64>,
+    flows: Vec<u64>,
     last_event: Nanos,
     /// Deferred batch jobs by release time: kept out of the event queue, which holds one
     /// Release event for the earliest.
@@ -200,6 +214,7 @@ struct Sim<'a> {
     next_release: Option<Nanos>,
     /// Round trip of each explicit link without faults, ms.
     base_rtt: Vec<f64>,
+    progress: Option<Progress>,
 }
 
 fn histogram() -> Histogram<u64> {
@@ -296,16 +311,23 @@ impl<'a> Sim<'a> {
             hub_tokens: vec![0; s.hubs.len()],
             hub_wait_s: vec![0.0; s.hubs.len()],
             hub_waited: vec![0; s.hubs.len()],
+            flows: vec![0; s.hubs.len() * s.regions.len()],
             last_event: 0,
             deferred: std::collections::BinaryHeap::new(),
             next_release: None,
             base_rtt: Vec::new(),
+            progress: None,
         }
     }
 
     fn run(&mut self) {
         while let Some((t, ev)) = self.engine.pop() {
             self.world.now = t;
+            if self.engine.events() & 0xF_FFFF == 0
+                && let Some(p) = &self.progress
+            {
+                (p.0)(secs(t), self.engine.events());
+            }
             match ev {
                 Ev::Arrive { source } => self.arrive(source as usize),
                 Ev::ReachHub { req } => self.reach_hub(req),
@@ -594,6 +616,7 @@ impl<'a> Sim<'a> {
         self.n.output_tokens += u64::from(r.output);
         let h = r.hub.index();
         self.hub_requests[h] += 1;
+        self.flows[r.region.index() * self.s.hubs.len() + h] += 1;
         self.hub_tokens[h] += u64::from(r.prompt) + u64::from(r.output);
         let wait = secs(r.started - r.at_hub);
         self.hub_wait_s[h] += wait;
@@ -840,6 +863,7 @@ impl<'a> Sim<'a> {
             hub_tokens: &self.hub_tokens,
             hub_wait_s: &self.hub_wait_s,
             hub_waited: &self.hub_waited,
+            flows: &self.flows,
             faults: FaultsReport {
                 hub_outages: self.n.hub_outages,
                 link_degradations: self.n.link_faults,

@@ -81,6 +81,7 @@ pub(crate) fn opts(policy: &str, duration_s: Option<f64>) -> tokengrid_sim::Opti
         policy: policy.into(),
         duration_s,
         seed: None,
+        progress: None,
     }
 }
 

@@ -12,7 +12,44 @@ fn options(policy: &str, duration: Option<std::time::Duration>, seed: Option<u64
         policy: policy.to_owned(),
         duration_s: duration.map(|d| d.as_secs_f64()),
         seed,
+        progress: None,
     }
+}
+
+/// A progress bar on stderr for a run of `total_s` simulated seconds: only when stderr is a
+/// terminal, and only shown once the run has lasted about a second.
+fn progress_bar(
+    multi: &indicatif::MultiProgress,
+    policy: &str,
+    total_s: f64,
+) -> Option<tokengrid_sim::Progress> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = multi.add(indicatif::ProgressBar::hidden());
+    bar.set_length(total_s.max(1.0) as u64);
+    let style = indicatif::ProgressStyle::with_template(
+        "{prefix:>10} [{bar:30}] {percent:>3}% of simulated time, {msg}, ETA {eta}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+    .progress_chars("=> ");
+    bar.set_style(style);
+    bar.set_prefix(policy.to_owned());
+    let started = std::time::Instant::now();
+    Some(tokengrid_sim::Progress(std::sync::Arc::new(
+        move |sim_s, events| {
+            let wall = started.elapsed().as_secs_f64();
+            if wall < 1.0 {
+                return;
+            }
+            if bar.is_hidden() {
+                bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            }
+            bar.set_position(sim_s.min(total_s) as u64);
+            bar.set_message(format!("{:.1} M events/s", events as f64 / wall / 1e6));
+        },
+    )))
 }
 
 fn run_one(s: &tokengrid_core::Scenario, o: &Options) -> Result<Report, Failure> {
@@ -21,14 +58,21 @@ fn run_one(s: &tokengrid_core::Scenario, o: &Options) -> Result<Report, Failure>
 
 pub(crate) fn simulate(out: &mut impl Write, a: SimulateArgs) -> Result<(), Failure> {
     let s = tokengrid_core::load(&a.scenario)?;
-    let r = run_one(&s, &options(&a.policy, a.duration, a.seed))?;
+    let mut o = options(&a.policy, a.duration, a.seed);
+    let multi = indicatif::MultiProgress::new();
+    let total = a
+        .duration
+        .map_or(s.duration.as_secs_f64(), |d| d.as_secs_f64());
+    o.progress = progress_bar(&multi, &a.policy, total);
+    let r = run_one(&s, &o)?;
+    let _ = multi.clear();
     if let Some(dir) = &a.out {
-        write_out(dir, std::slice::from_ref(&r), false)?;
+        write_out(dir, &s, std::slice::from_ref(&r), false)?;
     }
     match a.format {
         Format::Json => print_json(out, &r),
         Format::Table => {
-            summary(out, &r, &s.currency)?;
+            out.write_all(tokengrid_report::text::summary(&r, &s.currency).as_bytes())?;
             if let Some(dir) = &a.out {
                 writeln!(
                     out,
@@ -54,12 +98,17 @@ pub(crate) fn compare(out: &mut impl Write, a: CompareArgs) -> Result<(), Failur
         tokengrid_sched::Policy::for_scenario(p, &s)
             .map_err(|e| Failure::Input(format!("error: {e}")))?;
     }
+    let multi = indicatif::MultiProgress::new();
+    let total = a
+        .duration
+        .map_or(s.duration.as_secs_f64(), |d| d.as_secs_f64());
     let runs: Vec<Result<Report, Failure>> = std::thread::scope(|scope| {
         let handles: Vec<_> = a
             .policies
             .iter()
             .map(|p| {
-                let o = options(p, a.duration, a.seed);
+                let mut o = options(p, a.duration, a.seed);
+                o.progress = progress_bar(&multi, p, total);
                 let s = &s;
                 scope.spawn(move || run_one(s, &o))
             })
@@ -75,17 +124,26 @@ pub(crate) fn compare(out: &mut impl Write, a: CompareArgs) -> Result<(), Failur
             })
             .collect()
     });
+    let _ = multi.clear();
     let runs: Vec<Report> = runs.into_iter().collect::<Result<_, _>>()?;
     if let Some(dir) = &a.out {
-        write_out(dir, &runs, true)?;
+        write_out(dir, &s, &runs, true)?;
     }
     match a.format {
         Format::Json => print_json(out, &serde_json::json!({ "runs": runs })),
-        Format::Table => compare_table(out, &runs, &s.currency),
+        Format::Table => {
+            out.write_all(tokengrid_report::text::compare(&runs, &s.currency).as_bytes())?;
+            Ok(())
+        }
     }
 }
 
-fn write_out(dir: &Path, runs: &[Report], compare: bool) -> Result<(), Failure> {
+fn write_out(
+    dir: &Path,
+    s: &tokengrid_core::Scenario,
+    runs: &[Report],
+    compare: bool,
+) -> Result<(), Failure> {
     std::fs::create_dir_all(dir).map_err(|e| {
         Failure::Input(format!(
             "error: cannot create output folder {}: {e}",
@@ -107,6 +165,7 @@ fn write_out(dir: &Path, runs: &[Report], compare: bool) -> Result<(), Failure> 
         })
     };
     write("report.json", &json)?;
+    write("report.html", &tokengrid_report::html(s, runs))?;
     if compare {
         for r in runs {
             write(&format!("timeseries-{}.csv", r.policy), &r.timeseries_csv())?;
@@ -114,178 +173,5 @@ fn write_out(dir: &Path, runs: &[Report], compare: bool) -> Result<(), Failure> 
     } else {
         write("timeseries.csv", &runs[0].timeseries_csv())?;
     }
-    Ok(())
-}
-
-fn summary(out: &mut impl Write, r: &Report, currency: &str) -> Result<(), Failure> {
-    let q = &r.requests;
-    writeln!(
-        out,
-        "{} under {} (seed {}), {:.1} h simulated",
-        r.scenario,
-        r.policy,
-        r.seed,
-        r.simulated_s / 3600.0
-    )?;
-    writeln!(
-        out,
-        "  requests   {} total, {} completed, {} rejected, {} failed; SLO met {:.2}%",
-        q.total,
-        q.completed,
-        q.rejected,
-        q.failed,
-        q.slo_met_fraction * 100.0
-    )?;
-    writeln!(
-        out,
-        "  latency    TTFT p50 {:.0} ms, p99 {:.0} ms; end-to-end p50 {:.0} ms, p99 {:.0} ms",
-        q.ttft_ms.p50, q.ttft_ms.p99, q.e2e_ms.p50, q.e2e_ms.p99
-    )?;
-    let e = &r.energy;
-    writeln!(
-        out,
-        "  energy     {:.1} kWh facility ({:.1} IT), {:.1}% green; cost {:.2} {currency}; {:.1} kg CO2",
-        e.facility_kwh,
-        e.it_kwh,
-        if e.facility_kwh > 0.0 {
-            e.green_kwh / e.facility_kwh * 100.0
-        } else {
-            0.0
-        },
-        e.cost,
-        e.carbon_kg
-    )?;
-    writeln!(
-        out,
-        "  tokens     {} prompt, {} output; {:.4} {currency} per million tokens",
-        r.tokens.prompt, r.tokens.output, r.cost_per_million_tokens
-    )?;
-    if r.jobs.arrived > 0 {
-        writeln!(
-            out,
-            "  training   {} jobs: {} placed ({} split across hubs), {} rejected, {} failed, {} completed",
-            r.jobs.arrived,
-            r.jobs.placed,
-            r.jobs.split,
-            r.jobs.rejected,
-            r.jobs.failed,
-            r.jobs.completed
-        )?;
-    }
-    writeln!(out)?;
-    writeln!(
-        out,
-        "{:<24} {:>9} {:>6} {:>10} {:>9} {:>9} {:>10}",
-        "hub", "requests", "util", "kWh", "cost", "kg CO2", "wait ms"
-    )?;
-    for h in &r.hubs {
-        writeln!(
-            out,
-            "{:<24} {:>9} {:>5.1}% {:>10.1} {:>9.2} {:>9.1} {:>10.1}",
-            h.name,
-            h.requests,
-            h.utilization * 100.0,
-            h.energy_kwh,
-            h.cost,
-            h.carbon_kg,
-            h.mean_wait_ms
-        )?;
-    }
-    writeln!(out)?;
-    writeln!(
-        out,
-        "{:<12} {:>9} {:>8} {:>10} {:>10} {:>10}",
-        "class", "requests", "SLO met", "TTFT p99", "E2E p50", "E2E p99"
-    )?;
-    for c in &r.classes {
-        writeln!(
-            out,
-            "{:<12} {:>9} {:>7.2}% {:>8.0}ms {:>8.0}ms {:>8.0}ms",
-            c.name,
-            c.requests,
-            c.slo_met_fraction * 100.0,
-            c.ttft_ms.p99,
-            c.e2e_ms.p50,
-            c.e2e_ms.p99
-        )?;
-    }
-    writeln!(
-        out,
-        "engine: {} events in {:.2} s ({:.2} M events/s)",
-        r.engine.events,
-        r.engine.wall_seconds,
-        r.engine.events_per_second / 1e6
-    )?;
-    Ok(())
-}
-
-fn compare_table(out: &mut impl Write, runs: &[Report], currency: &str) -> Result<(), Failure> {
-    writeln!(
-        out,
-        "{} (seed {}): policies side by side",
-        runs[0].scenario, runs[0].seed
-    )?;
-    write!(out, "{:<26}", "")?;
-    for r in runs {
-        write!(out, " {:>12}", r.policy)?;
-    }
-    writeln!(out)?;
-    let row =
-        |out: &mut dyn Write, label: &str, f: &dyn Fn(&Report) -> String| -> std::io::Result<()> {
-            write!(out, "{label:<26}")?;
-            for r in runs {
-                write!(out, " {:>12}", f(r))?;
-            }
-            writeln!(out)
-        };
-    let west = ["inner-mongolia", "guizhou", "gansu", "ningxia"];
-    let util = |r: &Report, west_side: bool| {
-        let hubs: Vec<&tokengrid_sim::report::HubReport> = r
-            .hubs
-            .iter()
-            .filter(|h| west.contains(&h.name.as_str()) == west_side)
-            .collect();
-        if hubs.is_empty() {
-            return "-".to_owned();
-        }
-        format!(
-            "{:.1}%",
-            hubs.iter().map(|h| h.utilization).sum::<f64>() / hubs.len() as f64 * 100.0
-        )
-    };
-    row(out, &format!("cost ({currency})"), &|r| {
-        format!("{:.2}", r.energy.cost)
-    })?;
-    row(out, &format!("{currency} per M tokens"), &|r| {
-        format!("{:.4}", r.cost_per_million_tokens)
-    })?;
-    row(out, "facility kWh", &|r| {
-        format!("{:.1}", r.energy.facility_kwh)
-    })?;
-    row(out, "green share", &|r| {
-        format!(
-            "{:.1}%",
-            if r.energy.facility_kwh > 0.0 {
-                r.energy.green_kwh / r.energy.facility_kwh * 100.0
-            } else {
-                0.0
-            }
-        )
-    })?;
-    row(out, "kg CO2", &|r| format!("{:.1}", r.energy.carbon_kg))?;
-    row(out, "SLO met (all)", &|r| {
-        format!("{:.2}%", r.requests.slo_met_fraction * 100.0)
-    })?;
-    for (i, c) in runs[0].classes.iter().enumerate() {
-        row(out, &format!("SLO met {}", c.name), &|r| {
-            format!("{:.2}%", r.classes[i].slo_met_fraction * 100.0)
-        })?;
-    }
-    row(out, "TTFT p99 (ms)", &|r| {
-        format!("{:.0}", r.requests.ttft_ms.p99)
-    })?;
-    row(out, "rejected", &|r| r.requests.rejected.to_string())?;
-    row(out, "utilization east", &|r| util(r, false))?;
-    row(out, "utilization west", &|r| util(r, true))?;
     Ok(())
 }

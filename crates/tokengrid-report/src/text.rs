@@ -1,0 +1,241 @@
+//! Terminal tables: a compact summary of one run, and policies side by side with deltas
+//! against the first. Plain text (no colour), so pipes and files stay clean.
+
+use std::fmt::Write;
+
+use tokengrid_sim::Report;
+use tokengrid_sim::report::HubReport;
+
+/// The western hubs of the East Data, West Computing plan (for the east/west utilization rows).
+pub const WEST: [&str; 4] = ["inner-mongolia", "guizhou", "gansu", "ningxia"];
+
+/// A compact summary of one run.
+pub fn summary(r: &Report, currency: &str) -> String {
+    let mut out = String::new();
+    let q = &r.requests;
+    let _ = writeln!(
+        out,
+        "{} under {} (seed {}), {:.1} h simulated",
+        r.scenario,
+        r.policy,
+        r.seed,
+        r.simulated_s / 3600.0
+    );
+    let _ = writeln!(
+        out,
+        "  requests   {} total, {} completed, {} rejected, {} failed; SLO met {:.2}%",
+        q.total,
+        q.completed,
+        q.rejected,
+        q.failed,
+        q.slo_met_fraction * 100.0
+    );
+    let _ = writeln!(
+        out,
+        "  latency    TTFT p50 {:.0} ms, p99 {:.0} ms; end-to-end p50 {:.0} ms, p99 {:.0} ms (interactive classes)",
+        q.ttft_ms.p50, q.ttft_ms.p99, q.e2e_ms.p50, q.e2e_ms.p99
+    );
+    let e = &r.energy;
+    let _ = writeln!(
+        out,
+        "  energy     {:.1} kWh facility ({:.1} IT), {:.1}% green; cost {:.2} {currency}; {:.1} kg CO2",
+        e.facility_kwh,
+        e.it_kwh,
+        share(e.green_kwh, e.facility_kwh) * 100.0,
+        e.cost,
+        e.carbon_kg
+    );
+    let _ = writeln!(
+        out,
+        "  tokens     {} prompt, {} output; {:.4} {currency} per million tokens",
+        r.tokens.prompt, r.tokens.output, r.cost_per_million_tokens
+    );
+    if r.jobs.arrived > 0 {
+        let j = &r.jobs;
+        let _ = writeln!(
+            out,
+            "  training   {} jobs: {} placed ({} split across hubs), {} rejected, {} failed, {} completed",
+            j.arrived, j.placed, j.split, j.rejected, j.failed, j.completed
+        );
+    }
+    if r.faults.hub_outages + r.faults.link_degradations > 0 {
+        let _ = writeln!(
+            out,
+            "  faults     {} hub outages, {} link degradations; {} requests re-dispatched",
+            r.faults.hub_outages, r.faults.link_degradations, q.redispatched
+        );
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "{:<24} {:>9} {:>6} {:>10} {:>9} {:>9} {:>10}",
+        "hub", "requests", "util", "kWh", "cost", "kg CO2", "wait ms"
+    );
+    for h in &r.hubs {
+        let _ = writeln!(
+            out,
+            "{:<24} {:>9} {:>5.1}% {:>10.1} {:>9.2} {:>9.1} {:>10.1}",
+            h.name,
+            h.requests,
+            h.utilization * 100.0,
+            h.energy_kwh,
+            h.cost,
+            h.carbon_kg,
+            h.mean_wait_ms
+        );
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "{:<12} {:>9} {:>8} {:>10} {:>10} {:>10}",
+        "class", "requests", "SLO met", "TTFT p99", "E2E p50", "E2E p99"
+    );
+    for c in &r.classes {
+        let _ = writeln!(
+            out,
+            "{:<12} {:>9} {:>7.2}% {:>8.0}ms {:>8.0}ms {:>8.0}ms",
+            c.name,
+            c.requests,
+            c.slo_met_fraction * 100.0,
+            c.ttft_ms.p99,
+            c.e2e_ms.p50,
+            c.e2e_ms.p99
+        );
+    }
+    let _ = writeln!(
+        out,
+        "engine: {} events in {:.2} s ({:.2} M events/s)",
+        r.engine.events,
+        r.engine.wall_seconds,
+        r.engine.events_per_second / 1e6
+    );
+    out
+}
+
+fn share(a: f64, b: f64) -> f64 {
+    if b > 0.0 { a / b } else { 0.0 }
+}
+
+/// Mean utilization of the eastern (`west = false`) or western hubs; `None` when there are none.
+pub fn side_utilization(r: &Report, west: bool) -> Option<f64> {
+    let hubs: Vec<&HubReport> = r
+        .hubs
+        .iter()
+        .filter(|h| WEST.contains(&h.name.as_str()) == west)
+        .collect();
+    (!hubs.is_empty()).then(|| hubs.iter().map(|h| h.utilization).sum::<f64>() / hubs.len() as f64)
+}
+
+/// Policies side by side; every column after the first also shows its change against the first.
+pub fn compare(runs: &[Report], currency: &str) -> String {
+    let mut out = String::new();
+    let Some(first) = runs.first() else {
+        return out;
+    };
+    let _ = writeln!(
+        out,
+        "{} (seed {}): policies side by side, change against {}",
+        first.scenario, first.seed, first.policy
+    );
+    let _ = write!(out, "{:<22}", "");
+    for r in runs {
+        let _ = write!(out, " {:>20}", r.policy);
+    }
+    let _ = writeln!(out);
+    // (label, value, format, relative delta (else absolute points))
+    let mut row = |label: &str,
+                   f: &dyn Fn(&Report) -> Option<f64>,
+                   fmt: &dyn Fn(f64) -> String,
+                   relative: bool| {
+        let _ = write!(out, "{label:<22}");
+        let base = f(first);
+        for (i, r) in runs.iter().enumerate() {
+            let cell = match (f(r), base) {
+                (None, _) => "-".to_owned(),
+                (Some(v), _) if i == 0 => fmt(v),
+                (Some(v), Some(b)) if relative && b != 0.0 => {
+                    format!("{} ({:+.1}%)", fmt(v), (v / b - 1.0) * 100.0)
+                }
+                (Some(v), Some(b)) if !relative => format!("{} ({:+.1})", fmt(v), (v - b) * 100.0),
+                (Some(v), _) => fmt(v),
+            };
+            let _ = write!(out, " {cell:>20}");
+        }
+        let _ = writeln!(out);
+    };
+    let money = |v: f64| format!("{v:.2}");
+    let pct = |v: f64| format!("{:.2}%", v * 100.0);
+    row(
+        &format!("cost ({currency})"),
+        &|r| Some(r.energy.cost),
+        &money,
+        true,
+    );
+    row(
+        &format!("{currency} per M tokens"),
+        &|r| Some(r.cost_per_million_tokens),
+        &|v| format!("{v:.4}"),
+        true,
+    );
+    row(
+        "facility kWh",
+        &|r| Some(r.energy.facility_kwh),
+        &|v| format!("{v:.1}"),
+        true,
+    );
+    row(
+        "green share",
+        &|r| Some(share(r.energy.green_kwh, r.energy.facility_kwh)),
+        &pct,
+        false,
+    );
+    row(
+        "kg CO2",
+        &|r| Some(r.energy.carbon_kg),
+        &|v| format!("{v:.1}"),
+        true,
+    );
+    row(
+        "SLO met (all)",
+        &|r| Some(r.requests.slo_met_fraction),
+        &pct,
+        false,
+    );
+    for (i, c) in first.classes.iter().enumerate() {
+        row(
+            &format!("SLO met {}", c.name),
+            &|r| r.classes.get(i).map(|c| c.slo_met_fraction),
+            &pct,
+            false,
+        );
+    }
+    row(
+        "TTFT p99 (ms)",
+        &|r| Some(r.requests.ttft_ms.p99),
+        &|v| format!("{v:.0}"),
+        true,
+    );
+    row(
+        "rejected + failed",
+        &|r| Some((r.requests.rejected + r.requests.failed) as f64),
+        &|v| format!("{v:.0}"),
+        false,
+    );
+    row(
+        "utilization east",
+        &|r| side_utilization(r, false),
+        &pct,
+        false,
+    );
+    row(
+        "utilization west",
+        &|r| side_utilization(r, true),
+        &pct,
+        false,
+    );
+    let _ = writeln!(
+        out,
+        "(changes: % for amounts, percentage points for shares)"
+    );
+    out
+}
