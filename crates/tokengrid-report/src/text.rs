@@ -126,7 +126,39 @@ pub fn side_utilization(r: &Report, west: bool) -> Option<f64> {
     (!hubs.is_empty()).then(|| hubs.iter().map(|h| h.utilization).sum::<f64>() / hubs.len() as f64)
 }
 
-/// Policies side by side; every column after the first also shows its change against the first.
+/// How a row shows its change against the first policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Delta {
+    /// Amounts: percent change.
+    Relative,
+    /// Shares: percentage points.
+    Points,
+    /// Counts: plain difference.
+    Count,
+}
+
+fn cell(
+    v: Option<f64>,
+    base: Option<f64>,
+    first: bool,
+    fmt: &dyn Fn(f64) -> String,
+    delta: Delta,
+) -> String {
+    match (v, base) {
+        (None, _) => "-".to_owned(),
+        (Some(v), _) if first => fmt(v),
+        (Some(v), Some(b)) => match delta {
+            Delta::Relative if b != 0.0 => format!("{} ({:+.1}%)", fmt(v), (v / b - 1.0) * 100.0),
+            Delta::Relative => fmt(v),
+            Delta::Points => format!("{} ({:+.1})", fmt(v), (v - b) * 100.0),
+            Delta::Count => format!("{} ({:+})", fmt(v), v - b),
+        },
+        (Some(v), None) => fmt(v),
+    }
+}
+
+/// Policies side by side; every column after the first also shows its change against the first
+/// (percent for amounts, percentage points for shares, plain differences for counts).
 pub fn compare(runs: &[Report], currency: &str) -> String {
     let mut out = String::new();
     let Some(first) = runs.first() else {
@@ -142,100 +174,88 @@ pub fn compare(runs: &[Report], currency: &str) -> String {
         let _ = write!(out, " {:>20}", r.policy);
     }
     let _ = writeln!(out);
-    // (label, value, format, relative delta (else absolute points))
     let mut row = |label: &str,
                    f: &dyn Fn(&Report) -> Option<f64>,
                    fmt: &dyn Fn(f64) -> String,
-                   relative: bool| {
+                   delta: Delta| {
         let _ = write!(out, "{label:<22}");
         let base = f(first);
         for (i, r) in runs.iter().enumerate() {
-            let cell = match (f(r), base) {
-                (None, _) => "-".to_owned(),
-                (Some(v), _) if i == 0 => fmt(v),
-                (Some(v), Some(b)) if relative && b != 0.0 => {
-                    format!("{} ({:+.1}%)", fmt(v), (v / b - 1.0) * 100.0)
-                }
-                (Some(v), Some(b)) if !relative => format!("{} ({:+.1})", fmt(v), (v - b) * 100.0),
-                (Some(v), _) => fmt(v),
-            };
-            let _ = write!(out, " {cell:>20}");
+            let _ = write!(out, " {:>20}", cell(f(r), base, i == 0, fmt, delta));
         }
         let _ = writeln!(out);
     };
     let money = |v: f64| format!("{v:.2}");
+    let one = |v: f64| format!("{v:.1}");
+    let whole = |v: f64| format!("{v:.0}");
     let pct = |v: f64| format!("{:.2}%", v * 100.0);
     row(
         &format!("cost ({currency})"),
         &|r| Some(r.energy.cost),
         &money,
-        true,
+        Delta::Relative,
     );
     row(
         &format!("{currency} per M tokens"),
         &|r| Some(r.cost_per_million_tokens),
         &|v| format!("{v:.4}"),
-        true,
+        Delta::Relative,
     );
     row(
         "facility kWh",
         &|r| Some(r.energy.facility_kwh),
-        &|v| format!("{v:.1}"),
-        true,
+        &one,
+        Delta::Relative,
     );
     row(
         "green share",
         &|r| Some(share(r.energy.green_kwh, r.energy.facility_kwh)),
         &pct,
-        false,
+        Delta::Points,
     );
     row(
         "kg CO2",
         &|r| Some(r.energy.carbon_kg),
-        &|v| format!("{v:.1}"),
-        true,
+        &one,
+        Delta::Relative,
     );
     row(
         "SLO met (all)",
         &|r| Some(r.requests.slo_met_fraction),
         &pct,
-        false,
+        Delta::Points,
     );
     for (i, c) in first.classes.iter().enumerate() {
         row(
             &format!("SLO met {}", c.name),
             &|r| r.classes.get(i).map(|c| c.slo_met_fraction),
             &pct,
-            false,
+            Delta::Points,
         );
     }
     row(
         "TTFT p99 (ms)",
         &|r| Some(r.requests.ttft_ms.p99),
-        &|v| format!("{v:.0}"),
-        true,
+        &whole,
+        Delta::Relative,
     );
     row(
         "rejected + failed",
         &|r| Some((r.requests.rejected + r.requests.failed) as f64),
-        &|v| format!("{v:.0}"),
-        false,
+        &whole,
+        Delta::Count,
     );
     row(
         "utilization east",
         &|r| side_utilization(r, false),
         &pct,
-        false,
+        Delta::Points,
     );
     row(
         "utilization west",
         &|r| side_utilization(r, true),
         &pct,
-        false,
-    );
-    let _ = writeln!(
-        out,
-        "(changes: % for amounts, percentage points for shares)"
+        Delta::Points,
     );
     out
 }
