@@ -1,0 +1,330 @@
+//! The durable ledger: hubs, jobs and served requests, in SQLite (one file, WAL, default) or
+//! PostgreSQL (shared by several dispatcher replicas). Migrations live in `migrations/`.
+//!
+//! A job is written (and, for SQLite, fsynced: `synchronous = FULL`) before the API acknowledges
+//! it. Replicas take queued jobs with [`Ledger::claim_queued`], which hands each job to exactly
+//! one caller (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite has one writer).
+
+use std::str::FromStr;
+
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+/// Why the ledger failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The URL is neither sqlite: nor postgres:.
+    #[error("database URL must start with sqlite:// or postgres://, got \"{0}\"")]
+    Url(String),
+    /// The database said no.
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    /// Migrations failed.
+    #[error("database migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// A job as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobRow {
+    /// Id.
+    pub id: String,
+    /// "batch" or "training".
+    pub kind: String,
+    /// The submitted job, JSON.
+    #[serde(skip)]
+    pub spec: String,
+    /// queued | scheduled | dispatched | rejected.
+    pub state: String,
+    /// The hub it goes to, once scheduled.
+    pub hub: Option<String>,
+    /// When it starts, ms since the Unix epoch.
+    pub start_at_ms: Option<i64>,
+    /// When it was acknowledged, ms since the Unix epoch.
+    pub created_at_ms: i64,
+    /// Last change, ms since the Unix epoch.
+    pub updated_at_ms: i64,
+    /// The replica that took it from the queue.
+    pub claimed_by: Option<String>,
+}
+
+/// A registered hub as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HubRow {
+    /// Name.
+    pub name: String,
+    /// Registration, JSON.
+    pub spec: String,
+    /// SHA-256 of its token, hex.
+    pub token_hash: String,
+}
+
+/// The ledger.
+#[derive(Debug, Clone)]
+pub enum Ledger {
+    /// SQLite.
+    Sqlite(SqlitePool),
+    /// PostgreSQL.
+    Postgres(PgPool),
+}
+
+macro_rules! on {
+    ($self:expr, |$pool:ident| $body:expr) => {
+        match $self {
+            Ledger::Sqlite($pool) => $body,
+            Ledger::Postgres($pool) => $body,
+        }
+    };
+}
+
+fn job_from<R: Row>(r: &R) -> Result<JobRow, sqlx::Error>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<String>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<i64>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(JobRow {
+        id: r.try_get("id")?,
+        kind: r.try_get("kind")?,
+        spec: r.try_get("spec")?,
+        state: r.try_get("state")?,
+        hub: r.try_get("hub")?,
+        start_at_ms: r.try_get("start_at_ms")?,
+        created_at_ms: r.try_get("created_at_ms")?,
+        updated_at_ms: r.try_get("updated_at_ms")?,
+        claimed_by: r.try_get("claimed_by")?,
+    })
+}
+
+const JOB_COLUMNS: &str =
+    "id, kind, spec, state, hub, start_at_ms, created_at_ms, updated_at_ms, claimed_by";
+
+impl Ledger {
+    /// Opens (creating and migrating) the ledger at `url`: `sqlite://FILE` or `postgres://...`.
+    pub async fn connect(url: &str) -> Result<Ledger, StoreError> {
+        Self::connect_in_schema(url, None).await
+    }
+
+    /// As [`Ledger::connect`]; on PostgreSQL, inside `schema` (created if absent), so tests and
+    /// deployments can share one database.
+    pub async fn connect_in_schema(url: &str, schema: Option<&str>) -> Result<Ledger, StoreError> {
+        if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(std::time::Duration::from_secs(5));
+            let pool = SqlitePoolOptions::new()
+                .max_connections(4)
+                .connect_with(opts)
+                .await?;
+            sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+            Ok(Ledger::Sqlite(pool))
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let mut opts = PgConnectOptions::from_str(url)?;
+            if let Some(schema) = schema {
+                let admin = PgPoolOptions::new()
+                    .max_connections(1)
+                    .connect_with(opts.clone())
+                    .await?;
+                sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
+                    .execute(&admin)
+                    .await?;
+                admin.close().await;
+                opts = opts.options([("search_path", schema)]);
+            }
+            let pool = PgPoolOptions::new()
+                .max_connections(8)
+                .connect_with(opts)
+                .await?;
+            sqlx::migrate!("migrations/postgres").run(&pool).await?;
+            Ok(Ledger::Postgres(pool))
+        } else {
+            Err(StoreError::Url(url.to_owned()))
+        }
+    }
+
+    /// Registers a hub; `false` when the name is taken.
+    pub async fn insert_hub(&self, h: &HubRow, at_ms: i64) -> Result<bool, StoreError> {
+        let sql = "INSERT INTO hubs (name, spec, token_hash, registered_at_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING";
+        let done = on!(self, |p| sqlx::query(sql)
+            .bind(&h.name)
+            .bind(&h.spec)
+            .bind(&h.token_hash)
+            .bind(at_ms)
+            .execute(p)
+            .await?
+            .rows_affected());
+        Ok(done == 1)
+    }
+
+    /// Every registered hub, by name.
+    pub async fn hubs(&self) -> Result<Vec<HubRow>, StoreError> {
+        let sql = "SELECT name, spec, token_hash FROM hubs ORDER BY name";
+        Ok(on!(self, |p| {
+            let rows = sqlx::query(sql).fetch_all(p).await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(HubRow {
+                        name: r.try_get("name")?,
+                        spec: r.try_get("spec")?,
+                        token_hash: r.try_get("token_hash")?,
+                    })
+                })
+                .collect::<Result<Vec<_>, sqlx::Error>>()?
+        }))
+    }
+
+    /// Stores a new job (durably, before it is acknowledged).
+    pub async fn insert_job(&self, j: &JobRow) -> Result<(), StoreError> {
+        let sql = "INSERT INTO jobs (id, kind, spec, state, hub, start_at_ms, created_at_ms, updated_at_ms, claimed_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+        on!(self, |p| sqlx::query(sql)
+            .bind(&j.id)
+            .bind(&j.kind)
+            .bind(&j.spec)
+            .bind(&j.state)
+            .bind(&j.hub)
+            .bind(j.start_at_ms)
+            .bind(j.created_at_ms)
+            .bind(j.updated_at_ms)
+            .bind(&j.claimed_by)
+            .execute(p)
+            .await?
+            .rows_affected());
+        Ok(())
+    }
+
+    /// The job `id`.
+    pub async fn job(&self, id: &str) -> Result<Option<JobRow>, StoreError> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1");
+        Ok(on!(
+            self,
+            |p| match sqlx::query(&sql).bind(id).fetch_optional(p).await? {
+                Some(r) => Some(job_from(&r)?),
+                None => None,
+            }
+        ))
+    }
+
+    /// Jobs, optionally in one state, oldest first (at most `limit`).
+    pub async fn jobs(&self, state: Option<&str>, limit: i64) -> Result<Vec<JobRow>, StoreError> {
+        let sql = match state {
+            Some(_) => format!(
+                "SELECT {JOB_COLUMNS} FROM jobs WHERE state = $1 ORDER BY created_at_ms, id LIMIT $2"
+            ),
+            None => format!("SELECT {JOB_COLUMNS} FROM jobs ORDER BY created_at_ms, id LIMIT $1"),
+        };
+        Ok(on!(self, |p| {
+            let q = sqlx::query(&sql);
+            let q = match state {
+                Some(s) => q.bind(s).bind(limit),
+                None => q.bind(limit),
+            };
+            let rows = q.fetch_all(p).await?;
+            rows.iter()
+                .map(job_from)
+                .collect::<Result<Vec<_>, sqlx::Error>>()?
+        }))
+    }
+
+    /// Takes up to `limit` queued jobs for replica `replica`, marking them `claimed`: each job is
+    /// handed to exactly one caller, whatever the number of replicas.
+    pub async fn claim_queued(
+        &self,
+        replica: &str,
+        limit: i64,
+        now_ms: i64,
+    ) -> Result<Vec<JobRow>, StoreError> {
+        let rows = match self {
+            Ledger::Postgres(p) => {
+                let sql = format!(
+                    "UPDATE jobs SET state = 'claimed', claimed_by = $1, updated_at_ms = $2 WHERE id IN \
+                     (SELECT id FROM jobs WHERE state = 'queued' ORDER BY created_at_ms, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+                     RETURNING {JOB_COLUMNS}"
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(replica)
+                    .bind(now_ms)
+                    .bind(limit)
+                    .fetch_all(p)
+                    .await?;
+                rows.iter()
+                    .map(job_from)
+                    .collect::<Result<Vec<_>, sqlx::Error>>()?
+            }
+            Ledger::Sqlite(p) => {
+                let sql = format!(
+                    "UPDATE jobs SET state = 'claimed', claimed_by = $1, updated_at_ms = $2 WHERE id IN \
+                     (SELECT id FROM jobs WHERE state = 'queued' ORDER BY created_at_ms, id LIMIT $3) \
+                     RETURNING {JOB_COLUMNS}"
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(replica)
+                    .bind(now_ms)
+                    .bind(limit)
+                    .fetch_all(p)
+                    .await?;
+                rows.iter()
+                    .map(job_from)
+                    .collect::<Result<Vec<_>, sqlx::Error>>()?
+            }
+        };
+        Ok(rows)
+    }
+
+    /// Moves a job to `state`, with its hub and start time.
+    pub async fn update_job(
+        &self,
+        id: &str,
+        state: &str,
+        hub: Option<&str>,
+        start_at_ms: Option<i64>,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let sql = "UPDATE jobs SET state = $1, hub = $2, start_at_ms = $3, updated_at_ms = $4 WHERE id = $5";
+        on!(self, |p| sqlx::query(sql)
+            .bind(state)
+            .bind(hub)
+            .bind(start_at_ms)
+            .bind(now_ms)
+            .bind(id)
+            .execute(p)
+            .await?
+            .rows_affected());
+        Ok(())
+    }
+
+    /// Records a served request.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn record_request(
+        &self,
+        hub: &str,
+        model: &str,
+        prompt_tokens: i64,
+        output_tokens: i64,
+        energy_j: f64,
+        cost: f64,
+        at_ms: i64,
+    ) -> Result<(), StoreError> {
+        let sql = "INSERT INTO requests (hub, model, prompt_tokens, output_tokens, energy_j, cost, at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+        on!(self, |p| sqlx::query(sql)
+            .bind(hub)
+            .bind(model)
+            .bind(prompt_tokens)
+            .bind(output_tokens)
+            .bind(energy_j)
+            .bind(cost)
+            .bind(at_ms)
+            .execute(p)
+            .await?
+            .rows_affected());
+        Ok(())
+    }
+}

@@ -1,0 +1,3 @@
+//! Integration tests of tokengrid-serve.
+
+mod ledger;
