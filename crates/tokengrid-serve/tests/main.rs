@@ -1,3 +1,4 @@
 //! Integration tests of tokengrid-serve.
 
+mod api;
 mod ledger;

@@ -1,0 +1,223 @@
+//! The live dispatcher's [`ClusterView`]: registered hubs and their latest telemetry, so the same
+//! policy code as the simulator decides on real hubs.
+//!
+//! A hub reports free replicas, queue depth, its tariff now and its green share now. What the
+//! telemetry does not carry (per-token speed and energy) comes from nominal figures of the
+//! energy model for DeepSeek-V3 on a 32 x H800 replica (`tokengrid energy --model deepseek-v3
+//! --accelerator H800-SXM`): prefill 342,314 tokens/s per replica, a 28 ms decode step at full
+//! batch, 0.065 J per prompt token and 0.221 J per output token.
+
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use tokengrid_core::{AcceleratorId, HubId, ModelId};
+use tokengrid_sched::view::*;
+
+use crate::api::HubSpec;
+
+/// Nominal prefill throughput of a replica, tokens/s.
+pub const NOMINAL_PREFILL_TOKENS_PER_S: f64 = 342_314.0;
+/// Nominal decode time per output token a sequence sees, s.
+pub const NOMINAL_DECODE_S_PER_TOKEN: f64 = 0.028;
+/// Nominal IT energy per prompt token, J.
+pub const NOMINAL_J_PER_PROMPT_TOKEN: f64 = 0.065;
+/// Nominal IT energy per output token, J.
+pub const NOMINAL_J_PER_OUTPUT_TOKEN: f64 = 0.221;
+/// Nominal mean service time of a request, s (for wait estimates from queue depth).
+pub const NOMINAL_SERVICE_S: f64 = 6.0;
+
+/// What a hub pushes (`PUT /v1/hubs/{name}/telemetry`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Telemetry {
+    /// In service.
+    pub up: bool,
+    /// Requests waiting.
+    pub queue_depth: u32,
+    /// Replicas with room for another request.
+    pub free_replicas: u32,
+    /// Tariff now, yuan/kWh.
+    pub tariff_yuan_per_kwh: f64,
+    /// Share of its power that is green now (0..1).
+    pub green_fraction: f64,
+}
+
+impl Telemetry {
+    pub(crate) fn check(&self) -> Result<(), String> {
+        if !(self.tariff_yuan_per_kwh.is_finite() && self.tariff_yuan_per_kwh >= 0.0) {
+            return Err("tariff_yuan_per_kwh must be >= 0".into());
+        }
+        if !(0.0..=1.0).contains(&self.green_fraction) {
+            return Err("green_fraction must be within 0..1".into());
+        }
+        Ok(())
+    }
+}
+
+/// A registered hub.
+#[derive(Debug, Clone)]
+pub struct LiveHub {
+    /// Its registration.
+    pub spec: HubSpec,
+    /// SHA-256 of its token.
+    pub token_hash: String,
+    /// Its latest telemetry.
+    pub telemetry: Option<Telemetry>,
+    /// When it was last heard from (registration or telemetry).
+    pub last_seen: Instant,
+}
+
+impl LiveHub {
+    /// In rotation: heard from within the timeout, and not reporting itself down.
+    pub fn is_up(&self, timeout: Duration) -> bool {
+        self.last_seen.elapsed() <= timeout && self.telemetry.is_none_or(|t| t.up)
+    }
+}
+
+/// A snapshot of the registry for one decision.
+#[derive(Debug, Clone)]
+pub struct LiveView {
+    hubs: Vec<(HubSpec, Option<Telemetry>, bool)>,
+    models: Vec<String>,
+}
+
+impl LiveView {
+    /// The view of `hubs` now.
+    pub fn new(hubs: &[LiveHub], timeout: Duration) -> Self {
+        let mut models: Vec<String> = hubs
+            .iter()
+            .flat_map(|h| h.spec.models.iter().cloned())
+            .collect();
+        models.sort();
+        models.dedup();
+        LiveView {
+            hubs: hubs
+                .iter()
+                .map(|h| (h.spec.clone(), h.telemetry, h.is_up(timeout)))
+                .collect(),
+            models,
+        }
+    }
+
+    /// The id of a model some hub serves.
+    pub fn model_id(&self, name: &str) -> Option<ModelId> {
+        self.models
+            .iter()
+            .position(|m| m == name)
+            .map(|i| ModelId(i as u32))
+    }
+
+    /// A hub's name.
+    pub fn hub_name(&self, h: HubId) -> &str {
+        self.hubs.get(h.index()).map_or("?", |x| x.0.name.as_str())
+    }
+
+    fn spec(&self, h: HubId) -> &(HubSpec, Option<Telemetry>, bool) {
+        &self.hubs[h.index()]
+    }
+}
+
+impl ClusterView for LiveView {
+    fn now_s(&self) -> f64 {
+        0.0
+    }
+
+    fn hub_count(&self) -> usize {
+        self.hubs.len()
+    }
+
+    fn hub(&self, h: HubId) -> HubSnapshot {
+        let (spec, t, up) = self.spec(h);
+        // The marginal kWh is green in the share the hub reports: price it accordingly.
+        let (tariff, green) = t.map_or((spec.tariff_yuan_per_kwh, 0.0), |t| {
+            (t.tariff_yuan_per_kwh, t.green_fraction)
+        });
+        HubSnapshot {
+            up: *up,
+            pue: spec.pue,
+            tariff_now: tariff * (1.0 - green),
+            green_surplus_kw: 0.0,
+            carbon_g_per_kwh_now: 0.0,
+            power_headroom_kw: f64::INFINITY,
+        }
+    }
+
+    fn model(&self, h: HubId, m: ModelId) -> Option<ModelSnapshot> {
+        let (spec, t, _) = self.spec(h);
+        let name = self.models.get(m.index())?;
+        if !spec.models.contains(name) {
+            return None;
+        }
+        let (free, queue) = t.map_or((1, 0), |t| (t.free_replicas, t.queue_depth));
+        let replicas = free.max(1);
+        Some(ModelSnapshot {
+            replicas,
+            free_slots: free,
+            queue_len: queue,
+            max_queue: None,
+            expected_wait_s: if free > 0 {
+                0.0
+            } else {
+                f64::from(queue + 1) * NOMINAL_SERVICE_S / f64::from(replicas)
+            },
+            utilization: if free > 0 { 0.5 } else { 1.0 },
+            prefill_tokens_per_s: NOMINAL_PREFILL_TOKENS_PER_S,
+            decode_s_per_token: NOMINAL_DECODE_S_PER_TOKEN,
+            joules_per_prompt_token: NOMINAL_J_PER_PROMPT_TOKEN,
+            joules_per_output_token: NOMINAL_J_PER_OUTPUT_TOKEN,
+            marginal_kw: 0.0,
+        })
+    }
+
+    fn rtt_ms(&self, from: Origin, h: HubId) -> f64 {
+        let (spec, _, _) = self.spec(h);
+        let (lat, lon) = match from {
+            Origin::Point { lat, lon } => (lat, lon),
+            Origin::Region(_) => return 0.0,
+        };
+        let km = tokengrid_net::geo::great_circle_km(lat, lon, spec.lat, spec.lon)
+            * tokengrid_core::DEFAULT_ROUTE_FACTOR;
+        tokengrid_net::geo::propagation_rtt_ms(km) + tokengrid_net::geo::DEFAULT_EQUIPMENT_RTT_MS
+    }
+
+    fn forecast(&self, h: HubId, at_s: f64) -> Forecast {
+        let s = self.hub(h);
+        Forecast {
+            tariff: s.tariff_now,
+            green_surplus_kw: 0.0,
+            carbon_g_per_kwh: 0.0,
+            until_s: at_s + 3600.0,
+        }
+    }
+
+    fn free_slots_at(&self, h: HubId, m: ModelId, _from_s: f64, _to_s: f64) -> u32 {
+        self.model(h, m).map_or(0, |x| x.free_slots.max(1))
+    }
+
+    fn free_accelerators(
+        &self,
+        h: HubId,
+        _acc: Option<AcceleratorId>,
+        _from_s: f64,
+        _to_s: f64,
+    ) -> u32 {
+        self.spec(h).0.accelerators.values().sum()
+    }
+
+    fn link(&self, a: HubId, b: HubId) -> LinkSnapshot {
+        let (sa, sb) = (&self.spec(a).0, &self.spec(b).0);
+        let km = tokengrid_net::geo::great_circle_km(sa.lat, sa.lon, sb.lat, sb.lon)
+            * tokengrid_core::DEFAULT_ROUTE_FACTOR;
+        LinkSnapshot {
+            rtt_ms: tokengrid_net::geo::propagation_rtt_ms(km)
+                + tokengrid_net::geo::DEFAULT_EQUIPMENT_RTT_MS,
+            gbps: 100.0,
+            loss: 1e-5,
+            deterministic: false,
+        }
+    }
+
+    fn can_reserve(&self, _a: HubId, _b: HubId, _gbps: f64, _from_s: f64, _to_s: f64) -> bool {
+        false
+    }
+}

@@ -1,0 +1,324 @@
+//! The HTTP API without a socket (`app(state)` with `oneshot`): authentication, registration,
+//! telemetry, dispatch following the policy, jobs acknowledged only once in the ledger, and bad
+//! input answered with 4xx JSON errors.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use tokengrid_serve::store::Ledger;
+use tokengrid_serve::{AppState, app};
+use tower::ServiceExt;
+
+const ADMIN: &str = "admin-secret";
+
+async fn state() -> (Arc<AppState>, Router) {
+    let dir = std::env::temp_dir().join(format!(
+        "tokengrid-api-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let ledger = Ledger::connect(&format!("sqlite://{}", dir.join("l.db").display()))
+        .await
+        .expect("ledger");
+    let st = AppState::new(ledger, ADMIN, "cost-slo", Duration::from_secs(30))
+        .await
+        .expect("state");
+    (st.clone(), app(st))
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+}
+
+async fn call(
+    app: &Router,
+    method: Method,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<String>,
+) -> (StatusCode, serde_json::Value) {
+    let mut b = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", "application/json");
+    if let Some(t) = token {
+        b = b.header("authorization", format!("Bearer {t}"));
+    }
+    let req = b
+        .body(body.map_or_else(Body::empty, Body::from))
+        .expect("request");
+    let resp = app.clone().oneshot(req).await.expect("response");
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .expect("body");
+    let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::String(
+        String::from_utf8_lossy(&bytes).into_owned(),
+    ));
+    (status, json)
+}
+
+fn hub(name: &str, lat: f64, lon: f64, tariff: f64) -> String {
+    serde_json::json!({
+        "name": name, "endpoint": format!("http://127.0.0.1:1/{name}"), "lat": lat, "lon": lon,
+        "models": ["deepseek-v3"], "accelerators": { "H800-SXM": 32 }, "tariff_yuan_per_kwh": tariff, "pue": 1.2
+    })
+    .to_string()
+}
+
+async fn register(app: &Router, name: &str, lat: f64, lon: f64, tariff: f64) -> String {
+    let (s, v) = call(
+        app,
+        Method::POST,
+        "/v1/hubs",
+        Some(ADMIN),
+        Some(hub(name, lat, lon, tariff)),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    v["token"].as_str().expect("token").to_owned()
+}
+
+fn dispatch_body(ttft: f64) -> String {
+    serde_json::json!({ "model": "deepseek-v3", "origin": { "lat": 31.23, "lon": 121.47 }, "prompt_tokens": 1000, "output_tokens": 200, "ttft_slo_ms": ttft }).to_string()
+}
+
+#[tokio::test]
+async fn registration_needs_the_admin_token() {
+    let (_, app) = state().await;
+    let (s, v) = call(
+        &app,
+        Method::POST,
+        "/v1/hubs",
+        None,
+        Some(hub("east", 31.15, 121.12, 0.9)),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
+    assert_eq!(v["code"], "unauthorized");
+    let (s, _) = call(
+        &app,
+        Method::POST,
+        "/v1/hubs",
+        Some("wrong"),
+        Some(hub("east", 31.15, 121.12, 0.9)),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    register(&app, "east", 31.15, 121.12, 0.9).await;
+    let (s, v) = call(
+        &app,
+        Method::POST,
+        "/v1/hubs",
+        Some(ADMIN),
+        Some(hub("east", 31.15, 121.12, 0.9)),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    let (s, v) = call(&app, Method::GET, "/v1/hubs", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v[0]["name"], "east");
+    assert_eq!(v[0]["up"], true);
+}
+
+#[tokio::test]
+async fn telemetry_needs_the_hubs_own_token() {
+    let (_, app) = state().await;
+    let east = register(&app, "east", 31.15, 121.12, 0.9).await;
+    let west = register(&app, "west", 35.73, 107.63, 0.4).await;
+    let t = serde_json::json!({ "up": true, "queue_depth": 0, "free_replicas": 2, "tariff_yuan_per_kwh": 0.95, "green_fraction": 0.0 }).to_string();
+    let (s, _) = call(
+        &app,
+        Method::PUT,
+        "/v1/hubs/east/telemetry",
+        Some(&east),
+        Some(t.clone()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = call(
+        &app,
+        Method::PUT,
+        "/v1/hubs/east/telemetry",
+        Some(&west),
+        Some(t.clone()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "another hub's token");
+    let (s, _) = call(
+        &app,
+        Method::PUT,
+        "/v1/hubs/east/telemetry",
+        None,
+        Some(t.clone()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _) = call(
+        &app,
+        Method::PUT,
+        "/v1/hubs/nowhere/telemetry",
+        Some(&east),
+        Some(t),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn dispatch_follows_the_policy() {
+    let (_, app) = state().await;
+    let _east = register(&app, "east", 31.15, 121.12, 0.9).await;
+    let west = register(&app, "west", 35.73, 107.63, 0.4).await;
+    // Both meet a 2 s TTFT from Shanghai: cost-slo takes the cheaper west.
+    let (s, v) = call(
+        &app,
+        Method::POST,
+        "/v1/dispatch",
+        None,
+        Some(dispatch_body(2000.0)),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["hub"], "west", "{v}");
+    let verdicts: Vec<&str> = v["explanation"]
+        .as_array()
+        .expect("explanation")
+        .iter()
+        .map(|e| e["verdict"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(verdicts, ["feasible", "chosen"]);
+    // 10 ms TTFT: the 1,900 km west (about 19 ms round trip) cannot; the east can.
+    let (_, v) = call(
+        &app,
+        Method::POST,
+        "/v1/dispatch",
+        None,
+        Some(dispatch_body(10.0)),
+    )
+    .await;
+    assert_eq!(v["hub"], "east", "{v}");
+    assert_eq!(v["explanation"][1]["verdict"], "ttft_slo");
+    // The west reports itself down: never chosen.
+    let t = serde_json::json!({ "up": false, "queue_depth": 0, "free_replicas": 2, "tariff_yuan_per_kwh": 0.3, "green_fraction": 1.0 }).to_string();
+    call(
+        &app,
+        Method::PUT,
+        "/v1/hubs/west/telemetry",
+        Some(&west),
+        Some(t),
+    )
+    .await;
+    let (_, v) = call(
+        &app,
+        Method::POST,
+        "/v1/dispatch",
+        None,
+        Some(dispatch_body(2000.0)),
+    )
+    .await;
+    assert_eq!(v["hub"], "east", "{v}");
+    // A model nobody serves.
+    let body = serde_json::json!({ "model": "gpt-9", "origin": { "lat": 31.2, "lon": 121.5 }, "prompt_tokens": 1, "output_tokens": 1 }).to_string();
+    let (s, v) = call(&app, Method::POST, "/v1/dispatch", None, Some(body)).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    let (s, text) = call(&app, Method::GET, "/metrics", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        text.as_str()
+            .unwrap_or("")
+            .contains("tokengrid_decisions_total{hub=\"west\",policy=\"cost-slo\"} 1"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn jobs_are_in_the_ledger_when_acknowledged() {
+    let (st, app) = state().await;
+    let body = serde_json::json!({ "kind": "batch", "model": "deepseek-v3", "tokens": 6500, "deadline": "8h" }).to_string();
+    let (s, v) = call(&app, Method::POST, "/v1/jobs", None, Some(body)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["state"], "queued");
+    let id = v["id"].as_str().expect("id").to_owned();
+    // Already in the ledger, read back directly.
+    let row = st
+        .ledger
+        .job(&id)
+        .await
+        .expect("ledger")
+        .expect("stored before the 201");
+    assert_eq!(row.state, "queued");
+    let (s, v) = call(&app, Method::GET, &format!("/v1/jobs/{id}"), None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["id"], id.as_str());
+    let (_, v) = call(&app, Method::GET, "/v1/jobs?state=queued", None, None).await;
+    assert_eq!(v.as_array().map(Vec::len), Some(1));
+    let (s, v) = call(&app, Method::GET, "/v1/jobs/job-nope", None, None).await;
+    assert_eq!(
+        (s, &v["code"]),
+        (StatusCode::NOT_FOUND, &serde_json::json!("not_found"))
+    );
+    let training = serde_json::json!({ "kind": "training", "accelerators": 64, "compute_hours": 2.0, "deadline": "48h" }).to_string();
+    let (s, _) = call(&app, Method::POST, "/v1/jobs", None, Some(training)).await;
+    assert_eq!(s, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn bad_input_never_gets_a_5xx() {
+    let (_, app) = state().await;
+    let token = register(&app, "east", 31.15, 121.12, 0.9).await;
+    let huge = "x".repeat(200_000);
+    let bodies = [
+        "{not json".to_owned(),
+        "[]".to_owned(),
+        "{\"unknown_field\": 1}".to_owned(),
+        "{\"kind\": 5, \"deadline\": true}".to_owned(),
+        format!("{{\"name\": \"{huge}\"}}"),
+        String::new(),
+    ];
+    let routes: [(Method, &str, Option<&str>); 6] = [
+        (Method::POST, "/v1/hubs", Some(ADMIN)),
+        (Method::PUT, "/v1/hubs/east/telemetry", Some(token.as_str())),
+        (Method::POST, "/v1/dispatch", None),
+        (Method::POST, "/v1/jobs", None),
+        (Method::GET, "/v1/jobs?state=queued&bogus=1", None),
+        (Method::GET, "/v1/jobs/%00", None),
+    ];
+    for (m, uri, tok) in &routes {
+        for b in &bodies {
+            let (s, v) = call(&app, m.clone(), uri, *tok, Some(b.clone())).await;
+            assert!(
+                s.is_client_error() || s.is_success(),
+                "{m} {uri} with {:.40}: {s} {v}",
+                b
+            );
+            if s.is_client_error()
+                && s != StatusCode::PAYLOAD_TOO_LARGE
+                && s != StatusCode::METHOD_NOT_ALLOWED
+            {
+                assert!(v["code"].is_string() || v.is_string(), "{m} {uri}: {v}");
+            }
+        }
+    }
+    let bad = [
+        serde_json::json!({ "kind": "inference", "deadline": "1h" }),
+        serde_json::json!({ "kind": "batch", "model": "m", "tokens": 0, "deadline": "1h" }),
+        serde_json::json!({ "kind": "batch", "model": "m", "tokens": 10, "deadline": "soon" }),
+        serde_json::json!({ "kind": "training", "accelerators": 8, "compute_hours": -1.0, "deadline": "1h" }),
+    ];
+    for b in bad {
+        let (s, v) = call(&app, Method::POST, "/v1/jobs", None, Some(b.to_string())).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{b}: {v}");
+        assert_eq!(v["code"], "bad_request");
+    }
+    let (s, _) = call(&app, Method::GET, "/healthz", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = call(&app, Method::GET, "/", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+}
