@@ -281,6 +281,11 @@ impl AppState {
         }))
     }
 
+    /// The policy name.
+    pub fn policy(&self) -> &str {
+        &self.policy
+    }
+
     fn hubs_read(&self) -> std::sync::RwLockReadGuard<'_, Vec<LiveHub>> {
         self.hubs
             .read()

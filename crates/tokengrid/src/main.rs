@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod net_cmd;
+mod serve_cmd;
 mod sim_cmd;
 use tokengrid_core::{LoadError, Scenario, builtin};
 use tokengrid_energy::summary;
@@ -58,6 +59,10 @@ enum Command {
     ///
     /// Example: tokengrid plan --scenario two-hubs
     Plan(PlanArgs),
+    /// Run the live dispatcher: hub registry, telemetry, dispatch decisions, durable job ledger.
+    ///
+    /// Example: TOKENGRID_ADMIN_TOKEN=secret tokengrid serve --db sqlite://tokengrid.db
+    Serve(ServeArgs),
     /// Network calculators: RTT between sites, goodput and training efficiency under loss,
     /// deterministic path reservations.
     #[command(subcommand)]
@@ -133,6 +138,25 @@ enum Mode {
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("{e} (write e.g. 90m, 6h, 2d)"))
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "TOKENGRID_LISTEN", default_value = "127.0.0.1:8040")]
+    listen: String,
+    /// Ledger: sqlite://FILE (created if absent) or postgres://... (shared by several replicas).
+    #[arg(long, env = "TOKENGRID_DB", default_value = "sqlite://tokengrid.db")]
+    db: String,
+    /// Bearer token that may register hubs.
+    #[arg(long, env = "TOKENGRID_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+    /// Policy for dispatch decisions and jobs.
+    #[arg(long, env = "TOKENGRID_POLICY", default_value = tokengrid_sched::DEFAULT_POLICY)]
+    policy: String,
+    /// A hub silent for longer leaves rotation.
+    #[arg(long, value_parser = parse_duration, default_value = "30s")]
+    heartbeat_timeout: std::time::Duration,
 }
 
 #[derive(Debug, clap::Args)]
@@ -267,6 +291,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Net(cmd) => net_cmd::run(&mut out, cmd)?,
         Command::Plan(args) => plan(&mut out, args)?,
         Command::Simulate(args) => sim_cmd::simulate(&mut out, args)?,
+        Command::Serve(args) => serve_cmd::serve(args)?,
         Command::Compare(args) => sim_cmd::compare(&mut out, args)?,
     }
     out.flush()?;

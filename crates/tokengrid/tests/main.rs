@@ -4,6 +4,7 @@ mod energy;
 mod net;
 mod plan;
 mod scenario;
+mod serve;
 mod simulate;
 
 use std::path::PathBuf;

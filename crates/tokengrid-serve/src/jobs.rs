@@ -1,0 +1,89 @@
+//! Scheduling queued jobs: claim them from the ledger, decide hub and start with the policy,
+//! record the decision.
+
+use std::sync::Arc;
+
+use tokengrid_sched::{BatchJob, Decision, Origin, Policy, Scheduler, TrainingJob, Work};
+
+use crate::api::{AppState, JobRequest, now_ms};
+use crate::store::StoreError;
+
+/// Nominal busy power of one accelerator for training cost estimates, W (H800 TDP,
+/// data/facts/accelerators.csv).
+const TRAINING_ACCELERATOR_W: f64 = 700.0;
+
+/// Takes up to `limit` queued jobs and schedules each: `scheduled` with its hub and start time,
+/// or `rejected` when no hub can take it. Returns how many were handled.
+pub async fn schedule_queued(
+    st: &Arc<AppState>,
+    policy: &str,
+    limit: i64,
+) -> Result<usize, StoreError> {
+    let now = now_ms();
+    let claimed = st.ledger.claim_queued(&st.replica, limit, now).await?;
+    let n = claimed.len();
+    for job in claimed {
+        let decision = match serde_json::from_str::<JobRequest>(&job.spec) {
+            Ok(req) => decide(st, policy, &req, job.created_at_ms),
+            Err(_) => None,
+        };
+        match decision {
+            Some((hub, start_ms)) => {
+                st.ledger
+                    .update_job(&job.id, "scheduled", Some(&hub), Some(start_ms), now_ms())
+                    .await?
+            }
+            None => {
+                st.ledger
+                    .update_job(&job.id, "rejected", None, None, now_ms())
+                    .await?
+            }
+        }
+    }
+    Ok(n)
+}
+
+fn decide(
+    st: &Arc<AppState>,
+    policy: &str,
+    req: &JobRequest,
+    created_ms: i64,
+) -> Option<(String, i64)> {
+    let view = st.view();
+    let deadline = humantime::parse_duration(&req.deadline).ok()?.as_secs_f64();
+    // The view's clock is "now" = 0 s; the deadline counts from submission.
+    let elapsed = (now_ms() - created_ms).max(0) as f64 / 1e3;
+    let deadline_s = deadline - elapsed;
+    let work = match req.kind.as_str() {
+        "batch" => {
+            let model = view.model_id(req.model.as_deref()?)?;
+            let tokens = req.tokens?.min(u64::from(u32::MAX)) as u32;
+            Work::Batch(BatchJob {
+                model,
+                origin: Origin::Point { lat: 0.0, lon: 0.0 },
+                prompt_tokens: tokens,
+                output_tokens: 1,
+                deadline_s,
+                residency: None,
+            })
+        }
+        _ => Work::Training(TrainingJob {
+            accelerators: req.accelerators?,
+            accelerator: None,
+            compute_hours: req.compute_hours?,
+            gradient_gb_per_step: 0.0,
+            step_compute_s: 1.0,
+            deadline_s,
+            splittable: false,
+            accelerator_w: TRAINING_ACCELERATOR_W,
+        }),
+    };
+    let mut sched = Scheduler::new(Policy::named(policy).ok()?);
+    match sched.decide(&view, &work) {
+        Decision::Place(p) => Some((
+            view.hub_name(p.hub).to_owned(),
+            now_ms() + (p.start_s * 1e3) as i64,
+        )),
+        Decision::Reject(_) => None,
+    }
+}

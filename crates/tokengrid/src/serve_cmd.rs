@@ -1,0 +1,75 @@
+//! `tokengrid serve`: the live dispatcher.
+
+use std::time::Duration;
+
+use crate::{Failure, ServeArgs};
+
+pub(crate) fn serve(a: ServeArgs) -> Result<(), Failure> {
+    let Some(admin) = a.admin_token.filter(|t| !t.is_empty()) else {
+        return Err(Failure::Input(
+            "error: serve needs an admin token\n  help: pass --admin-token or set TOKENGRID_ADMIN_TOKEN".into(),
+        ));
+    };
+    tokengrid_sched::Policy::named(&a.policy).map_err(|e| Failure::Input(format!("error: {e}")))?;
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Internal(e.into()))?;
+    rt.block_on(async move {
+        let ledger = tokengrid_serve::store::Ledger::connect(&a.db)
+            .await
+            .map_err(|e| Failure::Input(format!("error: cannot open the ledger {}: {e}", a.db)))?;
+        let state = tokengrid_serve::AppState::new(ledger, &admin, &a.policy, a.heartbeat_timeout)
+            .await
+            .map_err(|e| Failure::Internal(anyhow::anyhow!("{e}")))?;
+        let listener = tokio::net::TcpListener::bind(&a.listen)
+            .await
+            .map_err(|e| Failure::Input(format!("error: cannot listen on {}: {e}", a.listen)))?;
+        tracing::info!(listen = %a.listen, db = %a.db, policy = %a.policy, "tokengrid dispatcher up");
+        // Schedule queued jobs in the background, every second.
+        let jobs_state = state.clone();
+        let policy = a.policy.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                if let Err(e) = tokengrid_serve::jobs::schedule_queued(&jobs_state, &policy, 100).await {
+                    tracing::warn!(error = %e, "scheduling queued jobs failed; will retry");
+                }
+            }
+        });
+        axum::serve(listener, tokengrid_serve::app(state))
+            .with_graceful_shutdown(shutdown())
+            .await
+            .map_err(|e| Failure::Internal(e.into()))
+    })
+}
+
+/// Resolves on SIGTERM or Ctrl-C; in-flight requests then finish before the server stops.
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
