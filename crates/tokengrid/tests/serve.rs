@@ -33,7 +33,7 @@ fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> Option<(u16,
 }
 
 fn start(port: u16, db: &str) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_tokengrid"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tokengrid"))
         .args([
             "serve",
             "--listen",
@@ -55,6 +55,8 @@ fn start(port: u16, db: &str) -> Child {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("tokengrid serve did not come up on port {port}");
 }
 
