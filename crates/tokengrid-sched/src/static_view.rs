@@ -53,6 +53,55 @@ pub fn model_facts(s: &Scenario) -> Vec<Option<ModelFacts>> {
     out
 }
 
+/// The link a policy sees between two hubs: the best deterministic path (bottleneck reservable
+/// bandwidth, no congestion loss) where one exists, else the latency-shortest best-effort path.
+/// Shared by every view built on a [`Topology`].
+pub fn link_snapshot(topo: &Topology, a: HubId, b: HubId) -> LinkSnapshot {
+    let (sa, sb) = (Site::Hub(a), Site::Hub(b));
+    if let Some(p) = topo.path_where(sa, sb, |(_, l)| l.deterministic) {
+        let gbps = p
+            .links
+            .iter()
+            .map(|&i| topo.links[i].reservable_gbps)
+            .fold(f64::INFINITY, f64::min);
+        return LinkSnapshot {
+            rtt_ms: p.rtt_ms,
+            gbps,
+            loss: 0.0,
+            deterministic: true,
+        };
+    }
+    match topo.shortest_path(sa, sb) {
+        Some(p) => LinkSnapshot {
+            rtt_ms: p.rtt_ms,
+            gbps: p.gbps,
+            loss: p.loss,
+            deterministic: false,
+        },
+        None => LinkSnapshot {
+            rtt_ms: f64::INFINITY,
+            gbps: 0.0,
+            loss: 1.0,
+            deterministic: false,
+        },
+    }
+}
+
+/// Round trip from an origin to hub `h` at `hub_site` (lat, lon): the site graph's for a region,
+/// derived from geography for a point. Shared by every view built on a [`Topology`].
+#[inline]
+pub fn rtt_from(topo: &Topology, hub_site: (f64, f64), from: Origin, h: HubId) -> f64 {
+    match from {
+        Origin::Region(r) => topo.rtt_ms(Site::Region(r), Site::Hub(h)),
+        Origin::Point { lat, lon } => {
+            let km = tokengrid_net::geo::great_circle_km(lat, lon, hub_site.0, hub_site.1)
+                * topo.route_factor;
+            tokengrid_net::geo::propagation_rtt_ms(km)
+                + tokengrid_net::geo::DEFAULT_EQUIPMENT_RTT_MS
+        }
+    }
+}
+
 /// The unloaded view of a scenario.
 #[derive(Debug, Clone)]
 pub struct StaticView {
@@ -182,16 +231,7 @@ impl ClusterView for StaticView {
 
     #[inline]
     fn rtt_ms(&self, from: Origin, h: HubId) -> f64 {
-        match from {
-            Origin::Region(r) => self.topo.rtt_ms(Site::Region(r), Site::Hub(h)),
-            Origin::Point { lat, lon } => {
-                let (hl, ho) = self.hub_sites[h.index()];
-                let km =
-                    tokengrid_net::geo::great_circle_km(lat, lon, hl, ho) * self.topo.route_factor;
-                tokengrid_net::geo::propagation_rtt_ms(km)
-                    + tokengrid_net::geo::DEFAULT_EQUIPMENT_RTT_MS
-            }
-        }
+        rtt_from(&self.topo, self.hub_sites[h.index()], from, h)
     }
 
     fn forecast(&self, h: HubId, at_s: f64) -> Forecast {
@@ -220,34 +260,7 @@ impl ClusterView for StaticView {
     }
 
     fn link(&self, a: HubId, b: HubId) -> LinkSnapshot {
-        let (sa, sb) = (Site::Hub(a), Site::Hub(b));
-        if let Some(p) = self.topo.path_where(sa, sb, |(_, l)| l.deterministic) {
-            let gbps = p
-                .links
-                .iter()
-                .map(|&i| self.topo.links[i].reservable_gbps)
-                .fold(f64::INFINITY, f64::min);
-            return LinkSnapshot {
-                rtt_ms: p.rtt_ms,
-                gbps,
-                loss: 0.0,
-                deterministic: true,
-            };
-        }
-        match self.topo.shortest_path(sa, sb) {
-            Some(p) => LinkSnapshot {
-                rtt_ms: p.rtt_ms,
-                gbps: p.gbps,
-                loss: p.loss,
-                deterministic: false,
-            },
-            None => LinkSnapshot {
-                rtt_ms: f64::INFINITY,
-                gbps: 0.0,
-                loss: 1.0,
-                deterministic: false,
-            },
-        }
+        link_snapshot(&self.topo, a, b)
     }
 
     fn can_reserve(&self, a: HubId, b: HubId, gbps: f64, _from_s: f64, _to_s: f64) -> bool {

@@ -621,16 +621,7 @@ impl ClusterView for World {
 
     #[inline]
     fn rtt_ms(&self, from: Origin, h: HubId) -> f64 {
-        match from {
-            Origin::Region(r) => self.topo.rtt_ms(Site::Region(r), Site::Hub(h)),
-            Origin::Point { lat, lon } => {
-                let (hl, ho) = self.hub_sites[h.index()];
-                let km =
-                    tokengrid_net::geo::great_circle_km(lat, lon, hl, ho) * self.topo.route_factor;
-                tokengrid_net::geo::propagation_rtt_ms(km)
-                    + tokengrid_net::geo::DEFAULT_EQUIPMENT_RTT_MS
-            }
-        }
+        tokengrid_sched::static_view::rtt_from(&self.topo, self.hub_sites[h.index()], from, h)
     }
 
     fn forecast(&self, h: HubId, at_s: f64) -> Forecast {
@@ -704,34 +695,7 @@ impl ClusterView for World {
     }
 
     fn link(&self, a: HubId, b: HubId) -> LinkSnapshot {
-        let (sa, sb) = (Site::Hub(a), Site::Hub(b));
-        if let Some(p) = self.topo.path_where(sa, sb, |(_, l)| l.deterministic) {
-            let gbps = p
-                .links
-                .iter()
-                .map(|&i| self.topo.links[i].reservable_gbps)
-                .fold(f64::INFINITY, f64::min);
-            return LinkSnapshot {
-                rtt_ms: p.rtt_ms,
-                gbps,
-                loss: 0.0,
-                deterministic: true,
-            };
-        }
-        match self.topo.shortest_path(sa, sb) {
-            Some(p) => LinkSnapshot {
-                rtt_ms: p.rtt_ms,
-                gbps: p.gbps,
-                loss: p.loss,
-                deterministic: false,
-            },
-            None => LinkSnapshot {
-                rtt_ms: f64::INFINITY,
-                gbps: 0.0,
-                loss: 1.0,
-                deterministic: false,
-            },
-        }
+        tokengrid_sched::static_view::link_snapshot(&self.topo, a, b)
     }
 
     fn can_reserve(&self, a: HubId, b: HubId, gbps: f64, from_s: f64, to_s: f64) -> bool {
