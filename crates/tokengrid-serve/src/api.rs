@@ -281,6 +281,15 @@ impl AppState {
         }))
     }
 
+    /// Names of the hubs in rotation now.
+    pub fn hubs_up(&self) -> Vec<String> {
+        self.hubs_read()
+            .iter()
+            .filter(|h| h.is_up(self.heartbeat_timeout))
+            .map(|h| h.spec.name.clone())
+            .collect()
+    }
+
     /// The policy name.
     pub fn policy(&self) -> &str {
         &self.policy

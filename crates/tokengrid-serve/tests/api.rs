@@ -322,3 +322,83 @@ async fn bad_input_never_gets_a_5xx() {
     let (s, _) = call(&app, Method::GET, "/", None, None).await;
     assert_eq!(s, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_silent_hub_leaves_rotation_and_its_jobs_move() {
+    let dir = std::env::temp_dir().join(format!(
+        "tokengrid-hb-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let ledger = Ledger::connect(&format!("sqlite://{}", dir.join("l.db").display()))
+        .await
+        .expect("ledger");
+    let st = AppState::new(ledger, ADMIN, "cost-slo", Duration::from_millis(300))
+        .await
+        .expect("state");
+    let app = app(st.clone());
+    let _east = register(&app, "east", 31.15, 121.12, 0.9).await;
+    let west = register(&app, "west", 35.73, 107.63, 0.4).await;
+    // A batch job due in 8 h goes to the cheaper west.
+    let body = serde_json::json!({ "kind": "batch", "model": "deepseek-v3", "tokens": 6500, "deadline": "8h" }).to_string();
+    let (_, v) = call(&app, Method::POST, "/v1/jobs", None, Some(body)).await;
+    let id = v["id"].as_str().expect("id").to_owned();
+    assert_eq!(
+        tokengrid_serve::jobs::schedule_queued(&st, "cost-slo", 10)
+            .await
+            .expect("schedule"),
+        1
+    );
+    let job = st.ledger.job(&id).await.expect("ledger").expect("job");
+    assert_eq!(
+        (job.state.as_str(), job.hub.as_deref()),
+        ("scheduled", Some("west"))
+    );
+    // The west goes silent (only the east keeps heartbeating) past the 300 ms timeout.
+    let _ = west;
+    let t = serde_json::json!({ "up": true, "queue_depth": 0, "free_replicas": 1, "tariff_yuan_per_kwh": 0.9, "green_fraction": 0.0 }).to_string();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (s, _) = call(
+        &app,
+        Method::PUT,
+        "/v1/hubs/east/telemetry",
+        Some(&_east),
+        Some(t),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, hubs) = call(&app, Method::GET, "/v1/hubs", None, None).await;
+    assert_eq!(
+        (hubs[0]["up"].as_bool(), hubs[1]["up"].as_bool()),
+        (Some(true), Some(false)),
+        "{hubs}"
+    );
+    let (_, v) = call(
+        &app,
+        Method::POST,
+        "/v1/dispatch",
+        None,
+        Some(dispatch_body(2000.0)),
+    )
+    .await;
+    assert_eq!(v["hub"], "east", "the silent west is out of rotation: {v}");
+    // Its job moves: back to the queue, then scheduled at the east.
+    assert_eq!(
+        tokengrid_serve::jobs::requeue_from_down_hubs(&st)
+            .await
+            .expect("requeue"),
+        1
+    );
+    assert_eq!(
+        tokengrid_serve::jobs::schedule_queued(&st, "cost-slo", 10)
+            .await
+            .expect("schedule"),
+        1
+    );
+    let job = st.ledger.job(&id).await.expect("ledger").expect("job");
+    assert_eq!(
+        (job.state.as_str(), job.hub.as_deref()),
+        ("scheduled", Some("east"))
+    );
+}

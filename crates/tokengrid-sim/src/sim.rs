@@ -322,7 +322,7 @@ impl<'a> Sim<'a> {
 
     fn run(&mut self) {
         while let Some((t, ev)) = self.engine.pop() {
-            self.world.now = t;
+            self.world.set_now(t);
             if self.engine.events() & 0xF_FFFF == 0
                 && let Some(p) = &self.progress
             {

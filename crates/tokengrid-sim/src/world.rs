@@ -210,6 +210,8 @@ pub(crate) struct Booking {
 #[derive(Debug, Clone)]
 pub struct World {
     pub(crate) now: Nanos,
+    /// Local hour of day at `now`.
+    hour: usize,
     pub(crate) clock: Clock,
     pub(crate) pools: Vec<Pool>,
     /// Pool index by (hub, model): `pool_of[hub * models + model]`.
@@ -304,6 +306,7 @@ impl World {
         let book = ReservationBook::new(&topo);
         World {
             now: 0,
+            hour: clock.hour(0.0),
             clock,
             pools,
             pool_of,
@@ -533,7 +536,16 @@ impl World {
     }
 
     fn hour_now(&self) -> usize {
-        self.clock.hour(secs(self.now))
+        self.hour
+    }
+
+    /// Moves the clock to `t` (and the cached local hour with it).
+    #[inline]
+    pub(crate) fn set_now(&mut self, t: Nanos) {
+        if t != self.now {
+            self.now = t;
+            self.hour = self.clock.hour(secs(t));
+        }
     }
 }
 
