@@ -207,33 +207,15 @@ fn batch(
         + f64::from(b.output_tokens) * m.joules_per_output_token;
     c.energy_kwh = it_j * snap.pue / J_PER_KWH;
     let facility_kw = c.energy_kwh * 3600.0 / duration.max(1e-3);
-    let latest = b.deadline_s - duration;
-    c.deadline_ok = latest >= now;
-    let found = best_start(
-        view,
-        h,
-        &Run {
-            now,
-            latest,
-            duration_s: duration,
-            facility_kw,
-        },
-        objective,
-        |s, e| view.free_slots_at(h, b.model, s, e) > 0,
-    );
-    match found {
-        Some((s, cost, carbon)) => {
-            c.start_s = s;
-            c.end_s = s + duration;
-            c.cost = cost;
-            c.carbon_kg = carbon;
-        }
-        None => {
-            // No start fits: for lack of capacity only when the deadline itself allows one.
-            c.capacity_ok = !c.deadline_ok;
-            c.end_s = now + duration;
-        }
-    }
+    let run = Run {
+        now,
+        latest: b.deadline_s - duration,
+        duration_s: duration,
+        facility_kw,
+    };
+    place_in_time(&mut c, view, h, &run, objective, |s, e| {
+        view.free_slots_at(h, b.model, s, e) > 0
+    });
     c
 }
 
@@ -250,32 +232,40 @@ fn training(
     let facility_kw = f64::from(t.accelerators) * t.accelerator_w / 1000.0 * snap.pue;
     c.energy_kwh = facility_kw * duration / 3600.0;
     c.extra_kw = facility_kw;
-    let latest = t.deadline_s - duration;
-    c.deadline_ok = latest >= now;
-    let found = best_start(
-        view,
-        h,
-        &Run {
-            now,
-            latest,
-            duration_s: duration,
-            facility_kw,
-        },
-        objective,
-        |s, e| view.free_accelerators(h, t.accelerator, s, e) >= t.accelerators,
-    );
-    match found {
+    let run = Run {
+        now,
+        latest: t.deadline_s - duration,
+        duration_s: duration,
+        facility_kw,
+    };
+    place_in_time(&mut c, view, h, &run, objective, |s, e| {
+        view.free_accelerators(h, t.accelerator, s, e) >= t.accelerators
+    });
+    c
+}
+
+/// Gives deferrable work its best start (see [`best_start`]) and records whether its deadline
+/// and capacity allow one.
+fn place_in_time(
+    c: &mut Candidate,
+    view: &dyn ClusterView,
+    h: HubId,
+    run: &Run,
+    objective: Objective,
+    fits: impl Fn(f64, f64) -> bool,
+) {
+    c.deadline_ok = run.latest >= run.now;
+    match best_start(view, h, run, objective, fits) {
         Some((s, cost, carbon)) => {
             c.start_s = s;
-            c.end_s = s + duration;
+            c.end_s = s + run.duration_s;
             c.cost = cost;
             c.carbon_kg = carbon;
         }
         None => {
             // No start fits: for lack of capacity only when the deadline itself allows one.
             c.capacity_ok = !c.deadline_ok;
-            c.end_s = now + duration;
+            c.end_s = run.now + run.duration_s;
         }
     }
-    c
 }

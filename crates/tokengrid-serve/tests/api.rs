@@ -15,6 +15,11 @@ use tower::ServiceExt;
 const ADMIN: &str = "admin-secret";
 
 async fn state() -> (Arc<AppState>, Router) {
+    state_with(Duration::from_secs(30)).await
+}
+
+/// A fresh SQLite ledger and app with the given heartbeat timeout.
+async fn state_with(heartbeat: Duration) -> (Arc<AppState>, Router) {
     let dir = std::env::temp_dir().join(format!(
         "tokengrid-api-{}-{}",
         std::process::id(),
@@ -24,7 +29,7 @@ async fn state() -> (Arc<AppState>, Router) {
     let ledger = Ledger::connect(&format!("sqlite://{}", dir.join("l.db").display()))
         .await
         .expect("ledger");
-    let st = AppState::new(ledger, ADMIN, "cost-slo", Duration::from_secs(30))
+    let st = AppState::new(ledger, ADMIN, "cost-slo", heartbeat)
         .await
         .expect("state");
     (st.clone(), app(st))
@@ -325,19 +330,7 @@ async fn bad_input_never_gets_a_5xx() {
 
 #[tokio::test]
 async fn a_silent_hub_leaves_rotation_and_its_jobs_move() {
-    let dir = std::env::temp_dir().join(format!(
-        "tokengrid-hb-{}-{}",
-        std::process::id(),
-        rand_suffix()
-    ));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let ledger = Ledger::connect(&format!("sqlite://{}", dir.join("l.db").display()))
-        .await
-        .expect("ledger");
-    let st = AppState::new(ledger, ADMIN, "cost-slo", Duration::from_millis(300))
-        .await
-        .expect("state");
-    let app = app(st.clone());
+    let (st, app) = state_with(Duration::from_millis(300)).await;
     let _east = register(&app, "east", 31.15, 121.12, 0.9).await;
     let west = register(&app, "west", 35.73, 107.63, 0.4).await;
     // A batch job due in 8 h goes to the cheaper west.
