@@ -3,7 +3,7 @@
 use tokengrid_core::HubId;
 
 use crate::plugin::Candidate;
-use crate::view::{ClusterView, HubSnapshot};
+use crate::view::{ClusterView, HubSnapshot, ModelSnapshot};
 use crate::work::{BatchJob, InferenceRequest, TrainingJob, Work};
 
 /// What time shifting minimises.
@@ -58,6 +58,15 @@ pub fn candidate(
     }
 }
 
+/// Prefill time, decode time (s) and facility energy (kWh) of a request at a hub.
+fn service(m: &ModelSnapshot, prompt: u32, output: u32, pue: f64) -> (f64, f64, f64) {
+    let prefill_s = f64::from(prompt) / m.prefill_tokens_per_s;
+    let decode_s = f64::from(output) * m.decode_s_per_token;
+    let it_j = f64::from(prompt) * m.joules_per_prompt_token
+        + f64::from(output) * m.joules_per_output_token;
+    (prefill_s, decode_s, it_j * pue / J_PER_KWH)
+}
+
 fn inference(
     view: &dyn ClusterView,
     r: &InferenceRequest<'_>,
@@ -72,13 +81,10 @@ fn inference(
         return c;
     };
     c.model = Some(m);
-    let prefill_s = f64::from(r.prompt_tokens) / m.prefill_tokens_per_s;
-    let decode_s = f64::from(r.output_tokens) * m.decode_s_per_token;
+    let (prefill_s, decode_s, kwh) = service(&m, r.prompt_tokens, r.output_tokens, snap.pue);
     c.ttft_ms = c.rtt_ms + (m.expected_wait_s + prefill_s) * 1e3;
     c.e2e_ms = c.ttft_ms + decode_s * 1e3;
-    let it_j = f64::from(r.prompt_tokens) * m.joules_per_prompt_token
-        + f64::from(r.output_tokens) * m.joules_per_output_token;
-    c.energy_kwh = it_j * snap.pue / J_PER_KWH;
+    c.energy_kwh = kwh;
     let busy_s = (prefill_s + decode_s).max(1e-3);
     let kw = c.energy_kwh * 3600.0 / busy_s;
     let green = (snap.green_surplus_kw / kw).clamp(0.0, 1.0);
@@ -200,12 +206,9 @@ fn batch(
         return c;
     };
     c.model = Some(m);
-    let duration = f64::from(b.prompt_tokens) / m.prefill_tokens_per_s
-        + f64::from(b.output_tokens) * m.decode_s_per_token
-        + c.rtt_ms / 1e3;
-    let it_j = f64::from(b.prompt_tokens) * m.joules_per_prompt_token
-        + f64::from(b.output_tokens) * m.joules_per_output_token;
-    c.energy_kwh = it_j * snap.pue / J_PER_KWH;
+    let (prefill_s, decode_s, kwh) = service(&m, b.prompt_tokens, b.output_tokens, snap.pue);
+    let duration = prefill_s + decode_s + c.rtt_ms / 1e3;
+    c.energy_kwh = kwh;
     let facility_kw = c.energy_kwh * 3600.0 / duration.max(1e-3);
     let run = Run {
         now,
