@@ -43,8 +43,8 @@ fn blank(hub: HubId, snap: HubSnapshot, now: f64) -> Candidate {
 
 /// The hub as estimated for `work`. Deferrable work is given its best start time under
 /// `objective`.
-pub fn candidate(
-    view: &dyn ClusterView,
+pub fn candidate<V: ClusterView + ?Sized>(
+    view: &V,
     work: &Work<'_>,
     h: HubId,
     objective: Objective,
@@ -64,11 +64,11 @@ fn service(m: &ModelSnapshot, prompt: u32, output: u32, pue: f64) -> (f64, f64, 
     let decode_s = f64::from(output) * m.decode_s_per_token;
     let it_j = f64::from(prompt) * m.joules_per_prompt_token
         + f64::from(output) * m.joules_per_output_token;
-    (prefill_s, decode_s, it_j * pue / J_PER_KWH)
+    (prefill_s, decode_s, it_j * pue * (1.0 / J_PER_KWH))
 }
 
-fn inference(
-    view: &dyn ClusterView,
+fn inference<V: ClusterView + ?Sized>(
+    view: &V,
     r: &InferenceRequest<'_>,
     h: HubId,
     snap: HubSnapshot,
@@ -85,24 +85,26 @@ fn inference(
     c.ttft_ms = c.rtt_ms + (m.expected_wait_s + prefill_s) * 1e3;
     c.e2e_ms = c.ttft_ms + decode_s * 1e3;
     c.energy_kwh = kwh;
+    // Green surplus covers up to surplus x busy time of the request's energy; the grid the
+    // rest. (The same as energy x (1 - min(1, surplus / power)), without the divisions this
+    // path runs for every hub on every decision.)
     let busy_s = (prefill_s + decode_s).max(1e-3);
-    let kw = c.energy_kwh * 3600.0 / busy_s;
-    let green = (snap.green_surplus_kw / kw).clamp(0.0, 1.0);
-    let grid_kwh = c.energy_kwh * (1.0 - green);
+    let green_kwh = snap.green_surplus_kw.max(0.0) * busy_s * (1.0 / 3600.0);
+    let grid_kwh = (c.energy_kwh - green_kwh).max(0.0);
     c.cost = grid_kwh * snap.tariff_now;
-    c.carbon_kg = grid_kwh * snap.carbon_g_per_kwh_now / 1000.0;
+    c.carbon_kg = grid_kwh * snap.carbon_g_per_kwh_now * 1e-3;
     c.extra_kw = if m.free_slots == 0 {
         0.0
     } else {
         m.marginal_kw * snap.pue
     };
-    c.end_s = now + c.e2e_ms / 1e3;
+    c.end_s = now + c.e2e_ms * 1e-3;
     c
 }
 
 /// Cost and carbon of drawing `facility_kw` at hub `h` over `[start, end)`, from forecasts.
-pub fn window_cost(
-    view: &dyn ClusterView,
+pub fn window_cost<V: ClusterView + ?Sized>(
+    view: &V,
     h: HubId,
     facility_kw: f64,
     start: f64,
@@ -138,8 +140,8 @@ struct Run {
 /// The start that minimises `objective` for `run`, trying now and every forecast boundary up to
 /// `latest` (within the forecast horizon), among starts where `fits(start, end)`; ties go to
 /// the earliest. Returns (start, cost, carbon).
-fn best_start(
-    view: &dyn ClusterView,
+fn best_start<V: ClusterView + ?Sized>(
+    view: &V,
     h: HubId,
     run: &Run,
     objective: Objective,
@@ -153,7 +155,9 @@ fn best_start(
     } = *run;
     let limit = latest.min(now + HORIZON_S);
     let mut best: Option<(f64, f64, f64, f64)> = None;
-    let mut last: Option<crate::view::Forecast> = None;
+    // The forecast at the previous start, and whether that start was settled: it fit, or it
+    // could not beat the best so far.
+    let mut last: Option<(crate::view::Forecast, bool)> = None;
     let mut s = now;
     while s <= limit {
         let f = view.forecast(h, s);
@@ -164,35 +168,42 @@ fn best_start(
         };
         let within = s + duration_s <= f.until_s;
         // A run inside one forecast period costs the same as at the previous start when the
-        // forecast has not changed: no need to price it again (ties go to the earliest).
-        let same = last.is_some_and(|l| {
-            l.tariff == f.tariff
+        // forecast has not changed: when that start was settled, this one cannot do better
+        // (ties go to the earliest).
+        let same = last.is_some_and(|(l, settled)| {
+            settled
+                && l.tariff == f.tariff
                 && l.green_surplus_kw == f.green_surplus_kw
                 && l.carbon_g_per_kwh == f.carbon_g_per_kwh
         });
-        last = Some(f);
-        if !(same && within) && fits(s, s + duration_s) {
-            let (cost, carbon) = if within {
-                let grid_kwh = (facility_kw - f.green_surplus_kw).max(0.0) * duration_s / 3600.0;
-                (grid_kwh * f.tariff, grid_kwh * f.carbon_g_per_kwh / 1000.0)
-            } else {
-                window_cost(view, h, facility_kw, s, s + duration_s)
-            };
-            let key = match objective {
-                Objective::Cost => cost,
-                Objective::Carbon => carbon,
-            };
-            if best.is_none_or(|b| key < b.0 - 1e-12) {
-                best = Some((key, s, cost, carbon));
-            }
+        if same && within {
+            s = next;
+            continue;
         }
+        let (cost, carbon) = if within {
+            let grid_kwh = (facility_kw - f.green_surplus_kw).max(0.0) * duration_s / 3600.0;
+            (grid_kwh * f.tariff, grid_kwh * f.carbon_g_per_kwh / 1000.0)
+        } else {
+            window_cost(view, h, facility_kw, s, s + duration_s)
+        };
+        let key = match objective {
+            Objective::Cost => cost,
+            Objective::Carbon => carbon,
+        };
+        // Capacity is checked only for a start that would be the new best.
+        let improves = best.is_none_or(|b| key < b.0 - 1e-12);
+        let fit = improves && fits(s, s + duration_s);
+        if fit {
+            best = Some((key, s, cost, carbon));
+        }
+        last = Some((f, fit || !improves));
         s = next;
     }
     best.map(|(_, s, cost, carbon)| (s, cost, carbon))
 }
 
-fn batch(
-    view: &dyn ClusterView,
+fn batch<V: ClusterView + ?Sized>(
+    view: &V,
     b: &BatchJob<'_>,
     h: HubId,
     snap: HubSnapshot,
@@ -222,8 +233,8 @@ fn batch(
     c
 }
 
-fn training(
-    view: &dyn ClusterView,
+fn training<V: ClusterView + ?Sized>(
+    view: &V,
     t: &TrainingJob,
     h: HubId,
     snap: HubSnapshot,
@@ -249,9 +260,9 @@ fn training(
 
 /// Gives deferrable work its best start (see [`best_start`]) and records whether its deadline
 /// and capacity allow one.
-fn place_in_time(
+fn place_in_time<V: ClusterView + ?Sized>(
     c: &mut Candidate,
-    view: &dyn ClusterView,
+    view: &V,
     h: HubId,
     run: &Run,
     objective: Objective,

@@ -406,6 +406,8 @@ pub struct Scheduler {
     feasible: Vec<usize>,
     raw: Vec<f64>,
     bounds: Vec<(f64, f64)>,
+    /// 100 / (hi - lo) per score plugin (0 when all hubs tie).
+    scale: Vec<f64>,
     rejected: Vec<(HubId, Reason)>,
 }
 
@@ -418,6 +420,7 @@ impl Scheduler {
             feasible: Vec::new(),
             raw: Vec::new(),
             bounds: Vec::new(),
+            scale: Vec::new(),
             rejected: Vec::new(),
         }
     }
@@ -428,12 +431,16 @@ impl Scheduler {
     }
 
     /// Decides where `work` goes.
-    pub fn decide(&mut self, view: &dyn ClusterView, work: &Work<'_>) -> Decision {
+    pub fn decide<V: ClusterView + ?Sized>(&mut self, view: &V, work: &Work<'_>) -> Decision {
         self.run(view, work, None)
     }
 
     /// Decides and explains: every hub's filter verdict and scores.
-    pub fn explain(&mut self, view: &dyn ClusterView, work: &Work<'_>) -> (Decision, Explanation) {
+    pub fn explain<V: ClusterView + ?Sized>(
+        &mut self,
+        view: &V,
+        work: &Work<'_>,
+    ) -> (Decision, Explanation) {
         let mut ex = Explanation {
             policy: self.policy.name.clone(),
             chosen: None,
@@ -444,9 +451,9 @@ impl Scheduler {
         (d, ex)
     }
 
-    fn run(
+    fn run<V: ClusterView + ?Sized>(
         &mut self,
-        view: &dyn ClusterView,
+        view: &V,
         work: &Work<'_>,
         mut ex: Option<&mut Explanation>,
     ) -> Decision {
@@ -519,6 +526,7 @@ impl Scheduler {
         }
         // Normalise each plugin to 0..100 (100 = lowest cost), weight, sum: O(plugins x hubs).
         self.bounds.clear();
+        self.scale.clear();
         for pi in 0..k {
             let row = &self.raw[pi * m..(pi + 1) * m];
             let (lo, hi) = row
@@ -527,6 +535,8 @@ impl Scheduler {
                     (lo.min(x), hi.max(x))
                 });
             self.bounds.push((lo, hi));
+            self.scale
+                .push(if hi > lo { 100.0 / (hi - lo) } else { 0.0 });
         }
         let mut best: Option<(f64, usize)> = None;
         let plan_pick = self.plan_pick(work);
@@ -535,8 +545,9 @@ impl Scheduler {
             for (pi, (plugin, weight)) in self.policy.scores.iter().enumerate() {
                 let x = self.raw[pi * m + fi];
                 let (lo, hi) = self.bounds[pi];
+                // 100 x (hi - x) / (hi - lo), with the division done once per plugin.
                 let norm = if hi > lo {
-                    (100.0 * (hi - x) / (hi - lo)).clamp(0.0, 100.0)
+                    ((hi - x) * self.scale[pi]).clamp(0.0, 100.0)
                 } else {
                     100.0
                 };
@@ -606,7 +617,7 @@ impl Scheduler {
     }
 
     /// Splits a training job that no single hub can take across the cheapest feasible pair.
-    fn split(&self, view: &dyn ClusterView, t: &TrainingJob) -> Option<Placement> {
+    fn split<V: ClusterView + ?Sized>(&self, view: &V, t: &TrainingJob) -> Option<Placement> {
         let n = view.hub_count();
         let now = view.now_s();
         let mut best: Option<Placement> = None;

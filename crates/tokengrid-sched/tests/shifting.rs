@@ -99,3 +99,33 @@ fn green_policy_shifts_toward_low_carbon_hours() {
     };
     assert_eq!(p.start_s, 2.0 * 3600.0, "cheap now");
 }
+
+#[test]
+fn a_batch_job_takes_the_first_free_hour_of_a_flat_tariff() {
+    // Flat tariff, every slot promised until 03:00: the job starts at 03:00, not refused. (An
+    // hour whose price equals the previous hour's must still be tried when the previous hour
+    // had no room.)
+    let mut h = hub(10.0, 0.5, 600.0);
+    h.busy_until_s = 3.0 * 3600.0;
+    let mut v = TestView::new(vec![h]);
+    v.now_s = 0.5 * 3600.0;
+    let Decision::Place(p) = decide("cost-slo", &v, &batch(8.0)) else {
+        panic!("refused")
+    };
+    assert_eq!(p.start_s, 3.0 * 3600.0);
+    // Same for a training job that needs the accelerators.
+    let job = Work::Training(TrainingJob {
+        accelerators: 64,
+        accelerator: None,
+        compute_hours: 1.0,
+        gradient_gb_per_step: 1.0,
+        step_compute_s: 1.0,
+        deadline_s: 8.0 * 3600.0,
+        splittable: false,
+        accelerator_w: 700.0,
+    });
+    let Decision::Place(p) = decide("cost-slo", &v, &job) else {
+        panic!("refused")
+    };
+    assert_eq!(p.start_s, 3.0 * 3600.0);
+}

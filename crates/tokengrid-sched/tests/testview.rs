@@ -11,6 +11,8 @@ pub(crate) struct TestHub {
     pub(crate) tariff: [f64; 24],
     pub(crate) carbon: [f64; 24],
     pub(crate) free_accelerators: u32,
+    /// No slot or accelerator is free in a window that starts before this time, s.
+    pub(crate) busy_until_s: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -54,6 +56,7 @@ pub(crate) fn hub(rtt_ms: f64, tariff: f64, carbon: f64) -> TestHub {
         tariff: [tariff; 24],
         carbon: [carbon; 24],
         free_accelerators: 1024,
+        busy_until_s: 0.0,
     }
 }
 
@@ -105,17 +108,19 @@ impl ClusterView for TestView {
             until_s: ((at_s / 3600.0).floor() + 1.0) * 3600.0,
         }
     }
-    fn free_slots_at(&self, h: HubId, _m: ModelId, _from: f64, _to: f64) -> u32 {
-        self.hubs[h.index()].model.map_or(0, |m| m.free_slots)
+    fn free_slots_at(&self, h: HubId, _m: ModelId, from: f64, _to: f64) -> u32 {
+        let hub = &self.hubs[h.index()];
+        if from < hub.busy_until_s {
+            return 0;
+        }
+        hub.model.map_or(0, |m| m.free_slots)
     }
-    fn free_accelerators(
-        &self,
-        h: HubId,
-        _acc: Option<AcceleratorId>,
-        _from: f64,
-        _to: f64,
-    ) -> u32 {
-        self.hubs[h.index()].free_accelerators
+    fn free_accelerators(&self, h: HubId, _acc: Option<AcceleratorId>, from: f64, _to: f64) -> u32 {
+        let hub = &self.hubs[h.index()];
+        if from < hub.busy_until_s {
+            return 0;
+        }
+        hub.free_accelerators
     }
     fn link(&self, _a: HubId, _b: HubId) -> LinkSnapshot {
         LinkSnapshot {

@@ -193,6 +193,8 @@ struct Sim<'a> {
     pending: Vec<Option<Arrival>>,
     end_s: f64,
     requests: Vec<Request>,
+    /// Slots of `requests` whose request has finished (done, rejected or failed).
+    free_ids: Vec<u32>,
     jobs: Vec<Job>,
     residency: Vec<Option<HubSet>>,
     draws: Pcg64Mcg,
@@ -283,6 +285,7 @@ impl<'a> Sim<'a> {
             pending,
             end_s,
             requests: Vec::new(),
+            free_ids: Vec::new(),
             jobs: Vec::new(),
             residency: s
                 .regions
@@ -380,8 +383,7 @@ impl<'a> Sim<'a> {
             ClassKind::Training(_) => self.training_arrival(a),
             _ => {
                 let Some(region) = a.region else { return };
-                let id = self.requests.len() as u32;
-                self.requests.push(Request {
+                let req = Request {
                     class: a.class,
                     region,
                     prompt: a.prompt,
@@ -394,7 +396,19 @@ impl<'a> Sim<'a> {
                     started: 0,
                     first_token: 0,
                     state: State::InFlight,
-                });
+                };
+                // Slots of finished requests are reused: memory follows the requests in the
+                // system, not every request of the run.
+                let id = match self.free_ids.pop() {
+                    Some(id) => {
+                        self.requests[id as usize] = req;
+                        id
+                    }
+                    None => {
+                        self.requests.push(req);
+                        (self.requests.len() - 1) as u32
+                    }
+                };
                 self.n.arrived += 1;
                 self.classes[a.class.index()].requests += 1;
                 self.in_flight += 1;
@@ -494,6 +508,7 @@ impl<'a> Sim<'a> {
             self.n.rejected += 1;
         }
         self.in_flight -= 1;
+        self.free_ids.push(id);
     }
 
     fn defer(&mut self, at: Nanos, id: u32) {
@@ -611,6 +626,7 @@ impl<'a> Sim<'a> {
         let r = self.requests[id as usize];
         self.requests[id as usize].state = State::Done;
         self.in_flight -= 1;
+        self.free_ids.push(id);
         self.n.completed += 1;
         self.n.prompt_tokens += u64::from(r.prompt);
         self.n.output_tokens += u64::from(r.output);
@@ -622,8 +638,9 @@ impl<'a> Sim<'a> {
         self.hub_wait_s[h] += wait;
         self.hub_waited[h] += 1;
         self.world.observe_service(pool, secs(now - r.started));
-        let ttft_us = (secs(r.first_token + r.one_way - r.arrival) * 1e6).round() as u64;
-        let e2e_us = (secs(now + r.one_way - r.arrival) * 1e6).round() as u64;
+        // Nanoseconds to the nearest microsecond, in integers.
+        let ttft_us = (r.first_token + r.one_way - r.arrival + 500) / 1000;
+        let e2e_us = (now + r.one_way - r.arrival + 500) / 1000;
         let c = &mut self.classes[r.class.index()];
         c.wait_s += wait;
         c.waited += 1;

@@ -2,6 +2,7 @@
 //! training reservations, and energy accounting per hub per time step. The world is the
 //! simulator's [`ClusterView`]: the policy decides on exactly the state that is simulated.
 
+use std::cell::Cell;
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, VecDeque};
 
@@ -83,6 +84,24 @@ pub(crate) struct Pool {
     served: u64,
     /// Seconds of deferred work booked per absolute hour since the start.
     deferred: Vec<f64>,
+    /// 1 / (`PREFILL_TAU_S` x replicas): turns prefill load into a share of replica time.
+    share_per_load_s: f64,
+    /// The replicas summed up for decisions; `None` after any replica's batch changed.
+    room: Cell<Option<Room>>,
+}
+
+/// Where a pool's replicas have room, summed up once per change of their batches rather than on
+/// every decision.
+#[derive(Debug, Clone, Copy)]
+struct Room {
+    /// Earliest end of the queued prefills among replicas with room (`Nanos::MAX` when none).
+    resume_at: Nanos,
+    /// Replicas with room.
+    replicas: u32,
+    /// Whether one of them is idle.
+    idle: bool,
+    /// Whether one of them is busy.
+    busy: bool,
 }
 
 /// Time constant of the recent prefill share, s.
@@ -109,9 +128,37 @@ impl Pool {
     /// a linear bound of the exponential (1 - dt/tau <= e^(-dt/tau)... floored at 0) keeps this
     /// cheap on the decision path and never leaves an idle pool looking busy.
     fn prefill_share(&self, now: Nanos) -> f64 {
+        if self.prefill_load == 0.0 {
+            return 0.0;
+        }
+        // Multiplications by constants only: this runs for every hub on every decision.
         let dt = secs(now.saturating_sub(self.prefill_load_at));
-        let load = self.prefill_load * (1.0 - dt / PREFILL_TAU_S).max(0.0);
-        (load / PREFILL_TAU_S / self.replicas.len().max(1) as f64).min(0.95)
+        let load = self.prefill_load * (1.0 - dt * (1.0 / PREFILL_TAU_S)).max(0.0);
+        (load * self.share_per_load_s).min(0.95)
+    }
+
+    /// Where the replicas have room (cached until a batch changes).
+    fn room(&self) -> Room {
+        if let Some(r) = self.room.get() {
+            return r;
+        }
+        let mut room = Room {
+            resume_at: Nanos::MAX,
+            replicas: 0,
+            idle: false,
+            busy: false,
+        };
+        for r in self.replicas.iter().filter(|r| r.active < self.slots) {
+            room.resume_at = room.resume_at.min(r.resume_at);
+            room.replicas += 1;
+            if r.active == 0 {
+                room.idle = true;
+            } else {
+                room.busy = true;
+            }
+        }
+        self.room.set(Some(room));
+        room
     }
 
     #[inline]
@@ -212,6 +259,8 @@ pub struct World {
     pub(crate) now: Nanos,
     /// Local hour of day at `now`.
     hour: usize,
+    /// Simulated times `[from, until)` over which `hour` holds.
+    hour_span: (Nanos, Nanos),
     pub(crate) clock: Clock,
     pub(crate) pools: Vec<Pool>,
     /// Pool index by (hub, model): `pool_of[hub * models + model]`.
@@ -272,6 +321,8 @@ impl World {
                     mean_service_s: 0.01 + 200.0 * step_s[slots as usize],
                     served: 0,
                     deferred: Vec::new(),
+                    share_per_load_s: 1.0 / (PREFILL_TAU_S * f64::from(n.max(1))),
+                    room: Cell::new(None),
                     step_s,
                 });
             }
@@ -307,6 +358,7 @@ impl World {
         World {
             now: 0,
             hour: clock.hour(0.0),
+            hour_span: (0, 0),
             clock,
             pools,
             pool_of,
@@ -396,6 +448,7 @@ impl World {
         rep.seqs.push(Reverse((Ord64(finish), req)));
         rep.active += 1;
         p.free_slots -= 1;
+        p.room.set(None);
         Some((r, p.replicas[r].resume_at))
     }
 
@@ -427,6 +480,7 @@ impl World {
             rep.seqs.pop();
             rep.active -= 1;
             p.free_slots += 1;
+            p.room.set(None);
             done.push(req);
         }
         if rep.active == 0 {
@@ -467,6 +521,7 @@ impl World {
             }
             let p = &mut self.pools[pi];
             p.free_slots = p.slots * p.replicas.len() as u32;
+            p.room.set(None);
         }
         out
     }
@@ -539,12 +594,16 @@ impl World {
         self.hour
     }
 
-    /// Moves the clock to `t` (and the cached local hour with it).
+    /// Moves the clock to `t` (and the cached local hour with it, recomputed only when `t`
+    /// leaves the hour it was computed for).
     #[inline]
     pub(crate) fn set_now(&mut self, t: Nanos) {
-        if t != self.now {
-            self.now = t;
-            self.hour = self.clock.hour(secs(t));
+        self.now = t;
+        if t < self.hour_span.0 || t >= self.hour_span.1 {
+            let at = secs(t);
+            self.hour = self.clock.hour(at);
+            let to_next = tokengrid_energy::hourly::to_next_hour(self.clock.local_s(at));
+            self.hour_span = (t, t.saturating_add(crate::engine::ns(to_next)));
         }
     }
 }
@@ -580,29 +639,21 @@ impl ClusterView for World {
         let n = p.replicas.len() as u32;
         let capacity = n * p.slots;
         let in_use = capacity - p.free_slots;
-        // One pass over the replicas: the shortest prefill backlog among those with room, how
-        // many have room, whether one is idle, whether a busy one has room.
-        let (mut backlog, mut with_room, mut idle_replica, mut room_in_busy) =
-            (Nanos::MAX, 0u32, false, false);
-        for r in &p.replicas {
-            if r.active < p.slots {
-                backlog = backlog.min(r.resume_at.saturating_sub(self.now));
-                with_room += 1;
-                if r.active == 0 {
-                    idle_replica = true;
-                } else {
-                    room_in_busy = true;
-                }
-            }
-        }
+        // The shortest prefill backlog among replicas with room, how many have room, whether
+        // one is idle, whether a busy one has room.
+        let room = p.room();
+        let backlog = room.resume_at.saturating_sub(self.now);
         // Waiting: a free slot still waits for the prefills queued ahead on its replica (a
         // join pauses the batch for its prefill) and for those still on the network; with no
         // free slot, the queue ahead drains at the pool's completion rate.
         let wait = if capacity == 0 {
             0.0
         } else if p.free_slots > 0 {
-            secs(if backlog == Nanos::MAX { 0 } else { backlog })
-                + p.inflight_prefill_s / f64::from(with_room.max(1))
+            secs(if room.resume_at == Nanos::MAX {
+                0
+            } else {
+                backlog
+            }) + p.inflight_prefill_s / f64::from(room.replicas.max(1))
         } else {
             (p.queue.len() as f64 + 1.0) * p.mean_service_s / f64::from(capacity)
         };
@@ -623,7 +674,7 @@ impl ClusterView for World {
             decode_s_per_token: p.step(batch / n.max(1) + 1) / (1.0 - p.prefill_share(self.now)),
             joules_per_prompt_token: p.joules_per_prompt_token,
             joules_per_output_token: p.joules_per_output_token,
-            marginal_kw: if idle_replica && !room_in_busy {
+            marginal_kw: if room.idle && !room.busy {
                 p.marginal_kw
             } else {
                 0.0
@@ -636,16 +687,20 @@ impl ClusterView for World {
         tokengrid_sched::static_view::rtt_from(&self.topo, self.hub_sites[h.index()], from, h)
     }
 
+    #[inline]
     fn forecast(&self, h: HubId, at_s: f64) -> Forecast {
         let i = h.index();
-        let hour = self.clock.hour(at_s);
-        let local = self.clock.local_s(at_s);
+        // Whole local hours since the start day's midnight (truncation is the floor here: local
+        // time is never negative); one division, no libm call.
+        let local = self.clock.local_s(at_s).max(0.0);
+        let hours = (local / HOUR_S) as u64;
+        let hour = (hours % 24) as usize;
         let facility = self.meters[i].facility_kw();
         Forecast {
             tariff: self.tariff[i][hour],
             green_surplus_kw: (self.meters[i].green_mw[hour] * 1000.0 - facility).max(0.0),
             carbon_g_per_kwh: self.carbon[i][hour],
-            until_s: at_s + tokengrid_energy::hourly::to_next_hour(local),
+            until_s: at_s + ((hours + 1) as f64 * HOUR_S - local),
         }
     }
 

@@ -4,5 +4,6 @@
 mod common;
 mod conservation;
 mod determinism;
+mod engine;
 mod faults;
 mod traces;
