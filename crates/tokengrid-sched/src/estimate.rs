@@ -58,8 +58,10 @@ pub fn candidate<V: ClusterView + ?Sized>(
     }
 }
 
-/// Prefill time, decode time (s) and facility energy (kWh) of a request at a hub.
-fn service(m: &ModelSnapshot, prompt: u32, output: u32, pue: f64) -> (f64, f64, f64) {
+/// Prefill time, decode time (s) and facility energy (kWh) of a request of `prompt` and
+/// `output` tokens served as `m` describes, at a hub of power usage effectiveness `pue`. The
+/// simulator's estimates and the live dispatcher's accounting both use it.
+pub fn service(m: &ModelSnapshot, prompt: u32, output: u32, pue: f64) -> (f64, f64, f64) {
     let prefill_s = f64::from(prompt) / m.prefill_tokens_per_s;
     let decode_s = f64::from(output) * m.decode_s_per_token;
     let it_j = f64::from(prompt) * m.joules_per_prompt_token

@@ -10,20 +10,23 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
+use bytes::Bytes;
 use rand::TryRngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokengrid_core::HubId;
 use tokengrid_sched::{InferenceRequest, Origin, Policy, Scheduler, Work};
 
+use crate::metrics::Metrics;
+use crate::proxy::HttpClient;
 use crate::store::{HubRow, JobRow, Ledger};
-use crate::view::{LiveHub, LiveView, Telemetry};
+use crate::view::{LiveHub, LiveView, Registry, Telemetry};
 
 /// Largest request body accepted, bytes.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -43,9 +46,18 @@ pub enum ApiError {
     /// Nothing there.
     #[error("{0}")]
     NotFound(String),
-    /// Already exists.
+    /// Already exists, or not in a state that allows this.
     #[error("{0}")]
     Conflict(String),
+    /// A body over [`BODY_LIMIT`].
+    #[error("request body over the {BODY_LIMIT}-byte limit")]
+    TooLarge,
+    /// No hub can take the work now.
+    #[error("{0}")]
+    Unavailable(String),
+    /// Every hub tried failed.
+    #[error("{0}")]
+    BadGateway(String),
     /// Our fault (details logged, not sent).
     #[error("internal error")]
     Internal(String),
@@ -59,6 +71,9 @@ impl ApiError {
             ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "no_hub"),
+            ApiError::BadGateway(_) => (StatusCode::BAD_GATEWAY, "hub_failed"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -86,7 +101,19 @@ impl From<crate::store::StoreError> for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(e: JsonRejection) -> Self {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::TooLarge;
+        }
         ApiError::BadRequest(format!("invalid JSON body: {}", e.body_text()))
+    }
+}
+
+impl From<BytesRejection> for ApiError {
+    fn from(e: BytesRejection) -> Self {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::TooLarge;
+        }
+        ApiError::BadRequest(format!("unreadable body: {}", e.body_text()))
     }
 }
 
@@ -232,16 +259,58 @@ pub struct JobRequest {
     pub deadline: String,
 }
 
+/// Where clients are assumed to be when a request does not say (`x-tokengrid-origin`):
+/// Shanghai, the Yangtze River Delta demand region of the built-in scenario (an assumption; set
+/// `--origin` to where the dispatcher's users are).
+pub const DEFAULT_ORIGIN: (f64, f64) = (31.23, 121.47);
+
+/// How a dispatcher replica runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Bearer token that may register hubs.
+    pub admin_token: String,
+    /// Policy for decisions.
+    pub policy: String,
+    /// A hub silent for longer leaves rotation.
+    pub heartbeat_timeout: Duration,
+    /// A hub that has not sent its response head within this is passed over.
+    pub first_byte_timeout: Duration,
+    /// A hub that does not accept a connection within this is passed over.
+    pub connect_timeout: Duration,
+    /// Clients' location when a request does not give one, degrees (lat, lon).
+    pub origin: (f64, f64),
+}
+
+impl Config {
+    /// Defaults: 30 s heartbeat timeout, 30 s to the first byte, 2 s to connect, clients in
+    /// Shanghai.
+    pub fn new(admin_token: &str, policy: &str) -> Self {
+        Config {
+            admin_token: admin_token.to_owned(),
+            policy: policy.to_owned(),
+            heartbeat_timeout: Duration::from_secs(30),
+            first_byte_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(2),
+            origin: DEFAULT_ORIGIN,
+        }
+    }
+}
+
 /// Shared state of one dispatcher replica.
 #[derive(Debug)]
 pub struct AppState {
     /// The ledger.
     pub ledger: Ledger,
+    /// How it runs.
+    pub config: Config,
     admin_hash: String,
-    policy: String,
-    hubs: RwLock<Vec<LiveHub>>,
-    heartbeat_timeout: Duration,
-    decisions: Mutex<BTreeMap<String, u64>>,
+    hubs: RwLock<Arc<Registry>>,
+    /// Schedulers ready to decide (each keeps its scratch space between decisions).
+    schedulers: Mutex<Vec<Scheduler>>,
+    /// Counters and latency histograms.
+    pub metrics: Metrics,
+    /// The client that forwards proxied requests.
+    pub client: HttpClient,
     recent: Mutex<VecDeque<String>>,
     jobs_acknowledged: AtomicU64,
     /// This replica's id (claims in the ledger).
@@ -250,13 +319,8 @@ pub struct AppState {
 
 impl AppState {
     /// State for a replica: hubs registered in the ledger are loaded (without telemetry yet).
-    pub async fn new(
-        ledger: Ledger,
-        admin_token: &str,
-        policy: &str,
-        heartbeat_timeout: Duration,
-    ) -> Result<Arc<Self>, ApiError> {
-        Policy::named(policy).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    pub async fn new(ledger: Ledger, config: Config) -> Result<Arc<Self>, ApiError> {
+        Policy::named(&config.policy).map_err(|e| ApiError::BadRequest(e.to_string()))?;
         let mut hubs = Vec::new();
         for row in ledger.hubs().await? {
             let spec: HubSpec =
@@ -270,11 +334,12 @@ impl AppState {
         }
         Ok(Arc::new(AppState {
             ledger,
-            admin_hash: hash_token(admin_token),
-            policy: policy.to_owned(),
-            hubs: RwLock::new(hubs),
-            heartbeat_timeout,
-            decisions: Mutex::new(BTreeMap::new()),
+            admin_hash: hash_token(&config.admin_token),
+            hubs: RwLock::new(Arc::new(Registry::new(hubs))),
+            schedulers: Mutex::new(Vec::new()),
+            metrics: Metrics::default(),
+            client: crate::proxy::client(config.connect_timeout),
+            config,
             recent: Mutex::new(VecDeque::new()),
             jobs_acknowledged: AtomicU64::new(0),
             replica: new_token()[..12].to_owned(),
@@ -283,33 +348,72 @@ impl AppState {
 
     /// Names of the hubs in rotation now.
     pub fn hubs_up(&self) -> Vec<String> {
-        self.hubs_read()
+        self.registry()
+            .hubs
             .iter()
-            .filter(|h| h.is_up(self.heartbeat_timeout))
+            .filter(|h| h.is_up(self.config.heartbeat_timeout))
             .map(|h| h.spec.name.clone())
             .collect()
     }
 
     /// The policy name.
     pub fn policy(&self) -> &str {
-        &self.policy
+        &self.config.policy
     }
 
-    fn hubs_read(&self) -> std::sync::RwLockReadGuard<'_, Vec<LiveHub>> {
+    /// The current registry (shared; it never changes under the caller).
+    fn registry(&self) -> Arc<Registry> {
         self.hubs
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
-    fn hubs_write(&self) -> std::sync::RwLockWriteGuard<'_, Vec<LiveHub>> {
-        self.hubs
+    /// Changes the registry (copy on write: views taken before keep theirs).
+    fn update_registry<T>(&self, f: impl FnOnce(&mut Registry) -> T) -> T {
+        let mut guard = self
+            .hubs
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(Arc::make_mut(&mut guard))
     }
 
     /// A view of the hubs now (hubs silent past the heartbeat timeout are down).
     pub fn view(&self) -> LiveView {
-        LiveView::new(&self.hubs_read(), self.heartbeat_timeout)
+        LiveView::new(self.registry(), self.config.heartbeat_timeout)
+    }
+
+    /// Runs `f` with a scheduler for the replica's policy (reused between calls).
+    pub fn with_scheduler<T>(&self, f: impl FnOnce(&mut Scheduler) -> T) -> Result<T, ApiError> {
+        let pooled = self
+            .schedulers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop();
+        let mut s = match pooled {
+            Some(s) => s,
+            None => Scheduler::new(
+                Policy::named(&self.config.policy)
+                    .map_err(|e| ApiError::Internal(e.to_string()))?,
+            ),
+        };
+        let out = f(&mut s);
+        self.schedulers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(s);
+        Ok(out)
+    }
+
+    /// Counts a decision for `hub` and lists it on the status page.
+    pub fn note_decision(&self, hub: &str, model: &str, prompt: u32, output: u32) {
+        self.metrics.hub(hub, |c| c.decisions += 1);
+        let mut recent = self
+            .recent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        recent.push_front(format!("{model} -> {hub} ({prompt} + {output} tokens)"));
+        recent.truncate(20);
     }
 }
 
@@ -331,9 +435,13 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics))
         .route("/v1/hubs", post(register).get(list_hubs))
         .route("/v1/hubs/{name}/telemetry", put(telemetry))
+        .route("/v1/hubs/{name}/jobs/take", post(take_jobs))
         .route("/v1/dispatch", post(dispatch))
+        .route("/v1/chat/completions", post(chat_completions))
+        .route("/v1/completions", post(completions))
         .route("/v1/jobs", post(submit_job).get(list_jobs))
         .route("/v1/jobs/{id}", get(get_job))
+        .route("/v1/jobs/{id}/state", put(finish_job))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
 }
@@ -362,11 +470,14 @@ async fn register(
         )));
     }
     let name = spec.name.clone();
-    st.hubs_write().push(LiveHub {
-        spec,
-        token_hash: row.token_hash,
-        telemetry: None,
-        last_seen: Instant::now(),
+    st.update_registry(|r| {
+        r.hubs.push(LiveHub {
+            spec,
+            token_hash: row.token_hash,
+            telemetry: None,
+            last_seen: Instant::now(),
+        });
+        r.index_models();
     });
     tracing::info!(hub = %name, "hub registered");
     Ok((
@@ -376,9 +487,10 @@ async fn register(
 }
 
 async fn list_hubs(State(st): State<Arc<AppState>>) -> impl IntoResponse {
-    let timeout = st.heartbeat_timeout;
+    let timeout = st.config.heartbeat_timeout;
     let hubs: Vec<serde_json::Value> = st
-        .hubs_read()
+        .registry()
+        .hubs
         .iter()
         .map(|h| {
             serde_json::json!({
@@ -406,23 +518,135 @@ async fn telemetry(
     let hash = hash_token(token);
     let Json(t) = body?;
     t.check().map_err(ApiError::BadRequest)?;
-    let mut hubs = st.hubs_write();
-    let hub = hubs
-        .iter_mut()
+    hub_auth(&st, &name, &hash)?;
+    st.update_registry(|r| {
+        if let Some(hub) = r.hubs.iter_mut().find(|h| h.spec.name == name) {
+            hub.telemetry = Some(t);
+            hub.last_seen = Instant::now();
+        }
+    });
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Checks that `hash` is the token hash of hub `name`: 404 when there is no such hub, 403 when
+/// the token is another's.
+fn hub_auth(st: &AppState, name: &str, hash: &str) -> Result<(), ApiError> {
+    let reg = st.registry();
+    let hub = reg
+        .hubs
+        .iter()
         .find(|h| h.spec.name == name)
         .ok_or_else(|| ApiError::NotFound(format!("no hub \"{name}\"")))?;
     if hub.token_hash != hash {
         return Err(ApiError::Forbidden);
     }
-    hub.telemetry = Some(t);
-    hub.last_seen = Instant::now();
+    Ok(())
+}
+
+/// The hub whose token this is, if any.
+fn hub_of_token(st: &AppState, hash: &str) -> Option<String> {
+    st.registry()
+        .hubs
+        .iter()
+        .find(|h| h.token_hash == hash)
+        .map(|h| h.spec.name.clone())
+}
+
+/// Query of `POST /v1/hubs/{name}/jobs/take`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TakeQuery {
+    limit: Option<i64>,
+}
+
+/// A hub takes its jobs that are due (scheduled to it, start time reached): each is handed to
+/// exactly one caller and becomes `dispatched`.
+async fn take_jobs(
+    State(st): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    q: Result<Query<TakeQuery>, QueryRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let token = bearer(&headers)?;
+    hub_auth(&st, &name, &hash_token(token))?;
+    let Query(q) = q?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::BadRequest("limit must be within 1..1000".into()));
+    }
+    let jobs = st.ledger.take_due(&name, now_ms(), limit).await?;
+    let out: Vec<serde_json::Value> = jobs
+        .iter()
+        .map(|j| {
+            let spec: serde_json::Value =
+                serde_json::from_str(&j.spec).unwrap_or(serde_json::Value::Null);
+            serde_json::json!({ "id": j.id, "kind": j.kind, "spec": spec, "start_at_ms": j.start_at_ms })
+        })
+        .collect();
+    Ok(Json(out))
+}
+
+/// Body of `PUT /v1/jobs/{id}/state`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JobStateBody {
+    state: String,
+}
+
+/// The hub running a dispatched job reports it `done` or `failed`.
+async fn finish_job(
+    State(st): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Json<JobStateBody>, JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    let token = bearer(&headers)?;
+    let hub = hub_of_token(&st, &hash_token(token)).ok_or(ApiError::Forbidden)?;
+    let Json(b) = body?;
+    if b.state != "done" && b.state != "failed" {
+        return Err(ApiError::BadRequest(format!(
+            "state \"{}\" is not done or failed",
+            b.state
+        )));
+    }
+    let job = st
+        .ledger
+        .job(&id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no job \"{id}\"")))?;
+    if job.hub.as_deref() != Some(hub.as_str()) {
+        return Err(ApiError::Forbidden);
+    }
+    if !st.ledger.finish_job(&id, &hub, &b.state, now_ms()).await? {
+        return Err(ApiError::Conflict(format!(
+            "job \"{id}\" is {}, not dispatched",
+            job.state
+        )));
+    }
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn chat_completions(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    crate::proxy::forward(st, crate::proxy::Api::Chat, headers, body?).await
+}
+
+async fn completions(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    crate::proxy::forward(st, crate::proxy::Api::Completions, headers, body?).await
 }
 
 async fn dispatch(
     State(st): State<Arc<AppState>>,
     body: Result<Json<DispatchRequest>, JsonRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let started = Instant::now();
     let Json(r) = body?;
     if !(-90.0..=90.0).contains(&r.origin.lat) || !(-180.0..=180.0).contains(&r.origin.lon) {
         return Err(ApiError::BadRequest(
@@ -455,8 +679,7 @@ async fn dispatch(
         residency: None,
         draw: 0.5,
     });
-    let policy = Policy::named(&st.policy).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let (decision, ex) = Scheduler::new(policy).explain(&view, &work);
+    let (decision, ex) = st.with_scheduler(|s| s.explain(&view, &work))?;
     let name = |h: HubId| view.hub_name(h).to_owned();
     let explanation: Vec<serde_json::Value> = ex
         .hubs
@@ -472,23 +695,11 @@ async fn dispatch(
         .collect();
     let hub = decision.hub().map(name);
     if let Some(h) = &hub {
-        *st.decisions
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .entry(h.clone())
-            .or_default() += 1;
-        let mut recent = st
-            .recent
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        recent.push_front(format!(
-            "{} -> {h} ({} + {} tokens)",
-            r.model, r.prompt_tokens, r.output_tokens
-        ));
-        recent.truncate(20);
+        st.note_decision(h, &r.model, r.prompt_tokens, r.output_tokens);
     }
+    st.metrics.dispatch.observe(started.elapsed());
     Ok(Json(
-        serde_json::json!({ "hub": hub, "policy": st.policy, "explanation": explanation }),
+        serde_json::json!({ "hub": hub, "policy": st.config.policy, "explanation": explanation }),
     ))
 }
 
@@ -542,6 +753,7 @@ async fn submit_job(
         created_at_ms: now,
         updated_at_ms: now,
         claimed_by: None,
+        attempts: 0,
     };
     // Durable before acknowledged.
     st.ledger.insert_job(&row).await?;
@@ -580,19 +792,7 @@ async fn list_jobs(
 
 async fn metrics(State(st): State<Arc<AppState>>) -> impl IntoResponse {
     let mut out = String::new();
-    out.push_str("# HELP tokengrid_decisions_total Dispatch decisions by hub and policy.\n# TYPE tokengrid_decisions_total counter\n");
-    for (hub, n) in st
-        .decisions
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .iter()
-    {
-        let _ = writeln!(
-            out,
-            "tokengrid_decisions_total{{hub=\"{hub}\",policy=\"{}\"}} {n}",
-            st.policy
-        );
-    }
+    st.metrics.render(&mut out, &st.config.policy);
     out.push_str("# HELP tokengrid_jobs_acknowledged_total Jobs written to the ledger and acknowledged.\n# TYPE tokengrid_jobs_acknowledged_total counter\n");
     let _ = writeln!(
         out,
@@ -602,12 +802,12 @@ async fn metrics(State(st): State<Arc<AppState>>) -> impl IntoResponse {
     out.push_str(
         "# HELP tokengrid_hub_up Whether a hub is in rotation.\n# TYPE tokengrid_hub_up gauge\n",
     );
-    for h in st.hubs_read().iter() {
+    for h in st.registry().hubs.iter() {
         let _ = writeln!(
             out,
             "tokengrid_hub_up{{hub=\"{}\"}} {}",
             h.spec.name,
-            u8::from(h.is_up(st.heartbeat_timeout))
+            u8::from(h.is_up(st.config.heartbeat_timeout))
         );
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
@@ -620,15 +820,15 @@ async fn status_page(State(st): State<Arc<AppState>>) -> impl IntoResponse {
     let _ = write!(
         out,
         "<p>policy {}, replica {}</p><table><tr><th>hub</th><th>up</th><th>models</th><th>tariff</th></tr>",
-        esc(&st.policy),
+        esc(&st.config.policy),
         esc(&st.replica)
     );
-    for h in st.hubs_read().iter() {
+    for h in st.registry().hubs.iter() {
         let _ = write!(
             out,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&h.spec.name),
-            h.is_up(st.heartbeat_timeout),
+            h.is_up(st.config.heartbeat_timeout),
             esc(&h.spec.models.join(", ")),
             h.spec.tariff_yuan_per_kwh
         );

@@ -43,23 +43,23 @@ pub async fn schedule_queued(
     Ok(n)
 }
 
-/// Puts back in the queue every scheduled job (not yet handed to its hub) whose hub has left
-/// rotation (silent past the heartbeat timeout, or reporting itself down), so it is scheduled
-/// again elsewhere. Idempotent: several replicas may do it at once; claiming stays exclusive.
+/// Puts back in the queue every unfinished job (scheduled, or dispatched and not reported done)
+/// whose hub has left rotation (silent past the heartbeat timeout, or reporting itself down), so
+/// it is scheduled again elsewhere. Idempotent: several replicas may do it at once; each job is
+/// moved once and claiming stays exclusive.
 pub async fn requeue_from_down_hubs(st: &Arc<AppState>) -> Result<usize, StoreError> {
     let up = st.hubs_up();
     let now = now_ms();
     let mut moved = 0;
-    for job in st.ledger.jobs(Some("scheduled"), 10_000).await? {
-        let hub_up = job
-            .hub
-            .as_deref()
-            .is_some_and(|h| up.iter().any(|u| u == h));
-        if !hub_up {
-            st.ledger
-                .update_job(&job.id, "queued", None, None, now)
-                .await?;
-            moved += 1;
+    for state in ["scheduled", "dispatched"] {
+        for job in st.ledger.jobs(Some(state), 10_000).await? {
+            let Some(hub) = job.hub.as_deref() else {
+                continue;
+            };
+            if !up.iter().any(|u| u == hub) && st.ledger.requeue(&job.id, hub, now).await? {
+                tracing::info!(job = %job.id, hub, "hub out of rotation: job back in the queue");
+                moved += 1;
+            }
         }
     }
     Ok(moved)

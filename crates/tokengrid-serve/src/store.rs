@@ -51,6 +51,35 @@ pub struct JobRow {
     pub updated_at_ms: i64,
     /// The replica that took it from the queue.
     pub claimed_by: Option<String>,
+    /// Times it was taken from the queue (more than one after a hub left rotation).
+    pub attempts: i64,
+}
+
+/// A served (proxied) request as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RequestRow {
+    /// The hub that answered.
+    pub hub: String,
+    /// Model.
+    pub model: String,
+    /// Prompt tokens (from the response's usage, else estimated from the request).
+    pub prompt_tokens: i64,
+    /// Output tokens (from the response's usage, else 0).
+    pub output_tokens: i64,
+    /// Facility energy attributed by the energy model, J.
+    pub energy_j: f64,
+    /// Electricity cost attributed, yuan.
+    pub cost: f64,
+    /// When the response ended, ms since the Unix epoch.
+    pub at_ms: i64,
+    /// The hub's HTTP status.
+    pub status: i64,
+    /// Whether the hub reported usage (else the token counts are estimates).
+    pub usage_reported: bool,
+    /// Whether the body reached its end (else the hub or the client broke off).
+    pub complete: bool,
+    /// From arrival to the end of the response, ms.
+    pub latency_ms: f64,
 }
 
 /// A registered hub as stored.
@@ -100,11 +129,12 @@ where
         created_at_ms: r.try_get("created_at_ms")?,
         updated_at_ms: r.try_get("updated_at_ms")?,
         claimed_by: r.try_get("claimed_by")?,
+        attempts: r.try_get("attempts")?,
     })
 }
 
 const JOB_COLUMNS: &str =
-    "id, kind, spec, state, hub, start_at_ms, created_at_ms, updated_at_ms, claimed_by";
+    "id, kind, spec, state, hub, start_at_ms, created_at_ms, updated_at_ms, claimed_by, attempts";
 
 impl Ledger {
     /// Opens (creating and migrating) the ledger at `url`: `sqlite://FILE` or `postgres://...`.
@@ -245,7 +275,7 @@ impl Ledger {
         let rows = match self {
             Ledger::Postgres(p) => {
                 let sql = format!(
-                    "UPDATE jobs SET state = 'claimed', claimed_by = $1, updated_at_ms = $2 WHERE id IN \
+                    "UPDATE jobs SET state = 'claimed', claimed_by = $1, updated_at_ms = $2, attempts = attempts + 1 WHERE id IN \
                      (SELECT id FROM jobs WHERE state = 'queued' ORDER BY created_at_ms, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
                      RETURNING {JOB_COLUMNS}"
                 );
@@ -261,7 +291,7 @@ impl Ledger {
             }
             Ledger::Sqlite(p) => {
                 let sql = format!(
-                    "UPDATE jobs SET state = 'claimed', claimed_by = $1, updated_at_ms = $2 WHERE id IN \
+                    "UPDATE jobs SET state = 'claimed', claimed_by = $1, updated_at_ms = $2, attempts = attempts + 1 WHERE id IN \
                      (SELECT id FROM jobs WHERE state = 'queued' ORDER BY created_at_ms, id LIMIT $3) \
                      RETURNING {JOB_COLUMNS}"
                 );
@@ -301,30 +331,118 @@ impl Ledger {
         Ok(())
     }
 
-    /// Records a served request.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn record_request(
+    /// Hands hub `hub` its jobs that are due by `now_ms` (up to `limit`): each moves from
+    /// `scheduled` to `dispatched` and is returned to exactly one caller, however many
+    /// dispatcher replicas the hub asks at once.
+    pub async fn take_due(
         &self,
         hub: &str,
-        model: &str,
-        prompt_tokens: i64,
-        output_tokens: i64,
-        energy_j: f64,
-        cost: f64,
-        at_ms: i64,
-    ) -> Result<(), StoreError> {
-        let sql = "INSERT INTO requests (hub, model, prompt_tokens, output_tokens, energy_j, cost, at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)";
-        on!(self, |p| sqlx::query(sql)
+        now_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<JobRow>, StoreError> {
+        let lock = match self {
+            Ledger::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+            Ledger::Sqlite(_) => "",
+        };
+        let sql = format!(
+            "UPDATE jobs SET state = 'dispatched', updated_at_ms = $1 WHERE id IN \
+             (SELECT id FROM jobs WHERE state = 'scheduled' AND hub = $2 AND start_at_ms <= $1 \
+             ORDER BY start_at_ms, id LIMIT $3{lock}) AND state = 'scheduled' RETURNING {JOB_COLUMNS}"
+        );
+        Ok(on!(self, |p| {
+            let rows = sqlx::query(&sql)
+                .bind(now_ms)
+                .bind(hub)
+                .bind(limit)
+                .fetch_all(p)
+                .await?;
+            rows.iter()
+                .map(job_from)
+                .collect::<Result<Vec<_>, sqlx::Error>>()?
+        }))
+    }
+
+    /// Ends a dispatched job at hub `hub` as `done` or `failed`; `false` when the job is not
+    /// dispatched to that hub.
+    pub async fn finish_job(
+        &self,
+        id: &str,
+        hub: &str,
+        state: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let sql = "UPDATE jobs SET state = $1, updated_at_ms = $2 WHERE id = $3 AND hub = $4 AND state = 'dispatched'";
+        let n = on!(self, |p| sqlx::query(sql)
+            .bind(state)
+            .bind(now_ms)
+            .bind(id)
             .bind(hub)
-            .bind(model)
-            .bind(prompt_tokens)
-            .bind(output_tokens)
-            .bind(energy_j)
-            .bind(cost)
-            .bind(at_ms)
+            .execute(p)
+            .await?
+            .rows_affected());
+        Ok(n == 1)
+    }
+
+    /// Puts a job that is `scheduled` or `dispatched` at `hub` back in the queue; `false` when
+    /// it is no longer there (another replica moved it, or it finished).
+    pub async fn requeue(&self, id: &str, hub: &str, now_ms: i64) -> Result<bool, StoreError> {
+        let sql = "UPDATE jobs SET state = 'queued', hub = NULL, start_at_ms = NULL, updated_at_ms = $1 \
+                   WHERE id = $2 AND hub = $3 AND state IN ('scheduled', 'dispatched')";
+        let n = on!(self, |p| sqlx::query(sql)
+            .bind(now_ms)
+            .bind(id)
+            .bind(hub)
+            .execute(p)
+            .await?
+            .rows_affected());
+        Ok(n == 1)
+    }
+
+    /// Records a served request.
+    pub async fn record_request(&self, r: &RequestRow) -> Result<(), StoreError> {
+        let sql = "INSERT INTO requests (hub, model, prompt_tokens, output_tokens, energy_j, cost, at_ms, status, usage_reported, complete, latency_ms) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+        on!(self, |p| sqlx::query(sql)
+            .bind(&r.hub)
+            .bind(&r.model)
+            .bind(r.prompt_tokens)
+            .bind(r.output_tokens)
+            .bind(r.energy_j)
+            .bind(r.cost)
+            .bind(r.at_ms)
+            .bind(r.status)
+            .bind(i64::from(r.usage_reported))
+            .bind(i64::from(r.complete))
+            .bind(r.latency_ms)
             .execute(p)
             .await?
             .rows_affected());
         Ok(())
+    }
+
+    /// The latest `limit` served requests, newest first.
+    pub async fn requests(&self, limit: i64) -> Result<Vec<RequestRow>, StoreError> {
+        let sql = "SELECT hub, model, prompt_tokens, output_tokens, energy_j, cost, at_ms, status, usage_reported, complete, latency_ms \
+                   FROM requests ORDER BY id DESC LIMIT $1";
+        Ok(on!(self, |p| {
+            let rows = sqlx::query(sql).bind(limit).fetch_all(p).await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(RequestRow {
+                        hub: r.try_get("hub")?,
+                        model: r.try_get("model")?,
+                        prompt_tokens: r.try_get("prompt_tokens")?,
+                        output_tokens: r.try_get("output_tokens")?,
+                        energy_j: r.try_get("energy_j")?,
+                        cost: r.try_get("cost")?,
+                        at_ms: r.try_get("at_ms")?,
+                        status: r.try_get("status")?,
+                        usage_reported: r.try_get::<i64, _>("usage_reported")? != 0,
+                        complete: r.try_get::<i64, _>("complete")? != 0,
+                        latency_ms: r.try_get("latency_ms")?,
+                    })
+                })
+                .collect::<Result<Vec<_>, sqlx::Error>>()?
+        }))
     }
 }

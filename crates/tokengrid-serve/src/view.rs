@@ -7,6 +7,7 @@
 //! --accelerator H800-SXM`): prefill 342,314 tokens/s per replica, a 28 ms decode step at full
 //! batch, 0.065 J per prompt token and 0.221 J per output token.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -74,34 +75,83 @@ impl LiveHub {
     }
 }
 
-/// A snapshot of the registry for one decision.
-#[derive(Debug, Clone)]
-pub struct LiveView {
-    hubs: Vec<(HubSpec, Option<Telemetry>, bool)>,
-    models: Vec<String>,
+/// The registered hubs and the models they serve, shared by every view taken while it is
+/// current (a registration or telemetry push makes a new one; a view never sees it change).
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    /// Hubs in registration order (hub id = index).
+    pub hubs: Vec<LiveHub>,
+    /// Every model some hub serves, sorted (model id = index).
+    pub models: Vec<String>,
 }
 
-impl LiveView {
-    /// The view of `hubs` now.
-    pub fn new(hubs: &[LiveHub], timeout: Duration) -> Self {
-        let mut models: Vec<String> = hubs
+impl Registry {
+    /// A registry of `hubs`.
+    pub fn new(hubs: Vec<LiveHub>) -> Self {
+        let mut r = Registry {
+            hubs,
+            models: Vec::new(),
+        };
+        r.index_models();
+        r
+    }
+
+    /// Recomputes the model list (after a registration).
+    pub fn index_models(&mut self) {
+        let mut models: Vec<String> = self
+            .hubs
             .iter()
             .flat_map(|h| h.spec.models.iter().cloned())
             .collect();
         models.sort();
         models.dedup();
-        LiveView {
-            hubs: hubs
-                .iter()
-                .map(|h| (h.spec.clone(), h.telemetry, h.is_up(timeout)))
-                .collect(),
-            models,
-        }
+        self.models = models;
+    }
+}
+
+/// A snapshot of the registry for one decision: the shared registry plus who is up now.
+#[derive(Debug, Clone)]
+pub struct LiveView {
+    reg: Arc<Registry>,
+    up: Vec<bool>,
+}
+
+/// The nominal serving figures of a replica (see the module documentation).
+pub fn nominal_model() -> ModelSnapshot {
+    ModelSnapshot {
+        replicas: 1,
+        free_slots: 1,
+        queue_len: 0,
+        max_queue: None,
+        expected_wait_s: 0.0,
+        utilization: 0.5,
+        prefill_tokens_per_s: NOMINAL_PREFILL_TOKENS_PER_S,
+        decode_s_per_token: NOMINAL_DECODE_S_PER_TOKEN,
+        joules_per_prompt_token: NOMINAL_J_PER_PROMPT_TOKEN,
+        joules_per_output_token: NOMINAL_J_PER_OUTPUT_TOKEN,
+        marginal_kw: 0.0,
+    }
+}
+
+impl LiveView {
+    /// The view of `reg` now: hubs silent past `timeout` (or reporting down) are down.
+    pub fn new(reg: Arc<Registry>, timeout: Duration) -> Self {
+        let up = reg.hubs.iter().map(|h| h.is_up(timeout)).collect();
+        LiveView { reg, up }
+    }
+
+    /// A hub's OpenAI base URL.
+    pub fn endpoint(&self, h: HubId) -> &str {
+        self.reg
+            .hubs
+            .get(h.index())
+            .map_or("", |x| x.spec.endpoint.as_str())
     }
 
     /// The id of a model some hub serves.
     pub fn model_id(&self, name: &str) -> Option<ModelId> {
-        self.models
+        self.reg
+            .models
             .iter()
             .position(|m| m == name)
             .map(|i| ModelId(i as u32))
@@ -109,11 +159,15 @@ impl LiveView {
 
     /// A hub's name.
     pub fn hub_name(&self, h: HubId) -> &str {
-        self.hubs.get(h.index()).map_or("?", |x| x.0.name.as_str())
+        self.reg
+            .hubs
+            .get(h.index())
+            .map_or("?", |x| x.spec.name.as_str())
     }
 
-    fn spec(&self, h: HubId) -> &(HubSpec, Option<Telemetry>, bool) {
-        &self.hubs[h.index()]
+    fn spec(&self, h: HubId) -> (&HubSpec, Option<Telemetry>, bool) {
+        let hub = &self.reg.hubs[h.index()];
+        (&hub.spec, hub.telemetry, self.up[h.index()])
     }
 }
 
@@ -123,7 +177,7 @@ impl ClusterView for LiveView {
     }
 
     fn hub_count(&self) -> usize {
-        self.hubs.len()
+        self.reg.hubs.len()
     }
 
     fn hub(&self, h: HubId) -> HubSnapshot {
@@ -133,7 +187,7 @@ impl ClusterView for LiveView {
             (t.tariff_yuan_per_kwh, t.green_fraction)
         });
         HubSnapshot {
-            up: *up,
+            up,
             pue: spec.pue,
             tariff_now: tariff * (1.0 - green),
             green_surplus_kw: 0.0,
@@ -144,7 +198,7 @@ impl ClusterView for LiveView {
 
     fn model(&self, h: HubId, m: ModelId) -> Option<ModelSnapshot> {
         let (spec, t, _) = self.spec(h);
-        let name = self.models.get(m.index())?;
+        let name = self.reg.models.get(m.index())?;
         if !spec.models.contains(name) {
             return None;
         }
@@ -154,18 +208,13 @@ impl ClusterView for LiveView {
             replicas,
             free_slots: free,
             queue_len: queue,
-            max_queue: None,
             expected_wait_s: if free > 0 {
                 0.0
             } else {
                 f64::from(queue + 1) * NOMINAL_SERVICE_S / f64::from(replicas)
             },
             utilization: if free > 0 { 0.5 } else { 1.0 },
-            prefill_tokens_per_s: NOMINAL_PREFILL_TOKENS_PER_S,
-            decode_s_per_token: NOMINAL_DECODE_S_PER_TOKEN,
-            joules_per_prompt_token: NOMINAL_J_PER_PROMPT_TOKEN,
-            joules_per_output_token: NOMINAL_J_PER_OUTPUT_TOKEN,
-            marginal_kw: 0.0,
+            ..nominal_model()
         })
     }
 
@@ -205,7 +254,7 @@ impl ClusterView for LiveView {
     }
 
     fn link(&self, a: HubId, b: HubId) -> LinkSnapshot {
-        let (sa, sb) = (&self.spec(a).0, &self.spec(b).0);
+        let (sa, sb) = (self.spec(a).0, self.spec(b).0);
         let km = tokengrid_net::geo::great_circle_km(sa.lat, sa.lon, sb.lat, sb.lon)
             * tokengrid_core::DEFAULT_ROUTE_FACTOR;
         LinkSnapshot {

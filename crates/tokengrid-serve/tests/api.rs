@@ -9,7 +9,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use tokengrid_serve::store::Ledger;
-use tokengrid_serve::{AppState, app};
+use tokengrid_serve::{AppState, Config, app};
 use tower::ServiceExt;
 
 const ADMIN: &str = "admin-secret";
@@ -29,9 +29,9 @@ async fn state_with(heartbeat: Duration) -> (Arc<AppState>, Router) {
     let ledger = Ledger::connect(&format!("sqlite://{}", dir.join("l.db").display()))
         .await
         .expect("ledger");
-    let st = AppState::new(ledger, ADMIN, "cost-slo", heartbeat)
-        .await
-        .expect("state");
+    let mut config = Config::new(ADMIN, "cost-slo");
+    config.heartbeat_timeout = heartbeat;
+    let st = AppState::new(ledger, config).await.expect("state");
     (st.clone(), app(st))
 }
 
@@ -287,13 +287,26 @@ async fn bad_input_never_gets_a_5xx() {
         format!("{{\"name\": \"{huge}\"}}"),
         String::new(),
     ];
-    let routes: [(Method, &str, Option<&str>); 6] = [
+    let routes: [(Method, &str, Option<&str>); 11] = [
         (Method::POST, "/v1/hubs", Some(ADMIN)),
         (Method::PUT, "/v1/hubs/east/telemetry", Some(token.as_str())),
         (Method::POST, "/v1/dispatch", None),
         (Method::POST, "/v1/jobs", None),
         (Method::GET, "/v1/jobs?state=queued&bogus=1", None),
         (Method::GET, "/v1/jobs/%00", None),
+        (Method::POST, "/v1/chat/completions", None),
+        (Method::POST, "/v1/completions", None),
+        (
+            Method::POST,
+            "/v1/hubs/east/jobs/take?limit=x",
+            Some(token.as_str()),
+        ),
+        (
+            Method::POST,
+            "/v1/hubs/east/jobs/take?limit=0",
+            Some(token.as_str()),
+        ),
+        (Method::PUT, "/v1/jobs/nope/state", Some(token.as_str())),
     ];
     for (m, uri, tok) in &routes {
         for b in &bodies {
@@ -322,6 +335,45 @@ async fn bad_input_never_gets_a_5xx() {
         assert_eq!(s, StatusCode::BAD_REQUEST, "{b}: {v}");
         assert_eq!(v["code"], "bad_request");
     }
+    // OpenAI bodies that are JSON but wrong, and bad routing headers: 400 (or 404 for a model
+    // no hub serves), before anything is forwarded.
+    let chat_bad = [
+        serde_json::json!({ "model": 5, "messages": [] }),
+        serde_json::json!({ "model": "deepseek-v3" }),
+        serde_json::json!({ "model": "deepseek-v3", "messages": "hi" }),
+        serde_json::json!({ "model": "deepseek-v3", "messages": [1] }),
+        serde_json::json!({ "model": "deepseek-v3", "messages": [{ "role": "user", "content": "hi" }], "stream": "yes" }),
+        serde_json::json!({ "model": "deepseek-v3", "messages": [{ "role": "user", "content": "hi" }], "max_tokens": -1 }),
+    ];
+    for b in chat_bad {
+        let (s, v) = call(
+            &app,
+            Method::POST,
+            "/v1/chat/completions",
+            None,
+            Some(b.to_string()),
+        )
+        .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{b}: {v}");
+        assert_eq!(v["code"], "bad_request");
+    }
+    let (s, v) = call(
+        &app,
+        Method::POST,
+        "/v1/completions",
+        None,
+        Some(serde_json::json!({ "model": "no-such-model", "prompt": "hi" }).to_string()),
+    )
+    .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    let (s, v) = call(&app, Method::POST, "/v1/dispatch", None, Some(huge.clone())).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("too_large"))
+    );
     let (s, _) = call(&app, Method::GET, "/healthz", None, None).await;
     assert_eq!(s, StatusCode::OK);
     let (s, _) = call(&app, Method::GET, "/", None, None).await;

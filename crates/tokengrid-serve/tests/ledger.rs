@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use tokengrid_serve::store::{HubRow, JobRow, Ledger};
+use tokengrid_serve::store::{HubRow, JobRow, Ledger, RequestRow};
 
 fn job(id: &str, created: i64) -> JobRow {
     JobRow {
@@ -18,6 +18,7 @@ fn job(id: &str, created: i64) -> JobRow {
         created_at_ms: created,
         updated_at_ms: created,
         claimed_by: None,
+        attempts: 0,
     }
 }
 
@@ -58,6 +59,7 @@ async fn conformance(l: Ledger) {
         a.iter()
             .all(|j| j.claimed_by.as_deref() == Some("a") && j.state == "claimed")
     );
+    assert!(a.iter().chain(&b).all(|j| j.attempts == 1));
     assert!(
         l.claim_queued("c", 10, 6000)
             .await
@@ -81,9 +83,84 @@ async fn conformance(l: Ledger) {
     );
     assert_eq!(l.jobs(Some("scheduled"), 10).await.expect("list").len(), 1);
 
-    l.record_request("gansu", "deepseek-v3", 1000, 200, 123.0, 0.01, 8000)
+    // Handing due jobs to their hub: only scheduled, due, at that hub; each once, even with
+    // two callers at once.
+    for (i, start) in [(10, 9000), (11, 9500), (12, 20_000)] {
+        l.update_job(
+            &format!("j{i}"),
+            "scheduled",
+            Some("gansu"),
+            Some(start),
+            7000,
+        )
         .await
-        .expect("record");
+        .expect("schedule");
+    }
+    l.update_job("j13", "scheduled", Some("guizhou"), Some(9000), 7000)
+        .await
+        .expect("schedule");
+    let (x, y) = tokio::join!(
+        l.take_due("gansu", 10_000, 10),
+        l.take_due("gansu", 10_000, 10)
+    );
+    let mut taken: Vec<String> = x
+        .expect("take")
+        .into_iter()
+        .chain(y.expect("take"))
+        .map(|j| {
+            assert_eq!(j.state, "dispatched");
+            j.id
+        })
+        .collect();
+    taken.sort();
+    assert_eq!(taken, ["j07", "j10", "j11"], "due at gansu, each once");
+    assert!(
+        l.take_due("gansu", 10_000, 10)
+            .await
+            .expect("take")
+            .is_empty()
+    );
+    // The hub reports one done; only a dispatched job of that hub can be finished.
+    assert!(
+        l.finish_job("j10", "gansu", "done", 11_000)
+            .await
+            .expect("finish")
+    );
+    assert!(
+        !l.finish_job("j10", "gansu", "done", 11_000)
+            .await
+            .expect("again")
+    );
+    assert!(
+        !l.finish_job("j11", "guizhou", "done", 11_000)
+            .await
+            .expect("wrong hub")
+    );
+    // Requeue: an unfinished job of a hub goes back to the queue once; a finished one stays.
+    assert!(l.requeue("j11", "gansu", 12_000).await.expect("requeue"));
+    assert!(!l.requeue("j11", "gansu", 12_000).await.expect("twice"));
+    assert!(!l.requeue("j10", "gansu", 12_000).await.expect("done stays"));
+    let j11 = l.job("j11").await.expect("get").expect("present");
+    assert_eq!((j11.state.as_str(), j11.hub), ("queued", None));
+    let again = l.claim_queued("a", 10, 13_000).await.expect("claim");
+    assert_eq!(again.len(), 1);
+    assert_eq!((again[0].id.as_str(), again[0].attempts), ("j11", 2));
+
+    let row = RequestRow {
+        hub: "gansu".into(),
+        model: "deepseek-v3".into(),
+        prompt_tokens: 1000,
+        output_tokens: 200,
+        energy_j: 123.0,
+        cost: 0.01,
+        at_ms: 8000,
+        status: 200,
+        usage_reported: true,
+        complete: false,
+        latency_ms: 12.5,
+    };
+    l.record_request(&row).await.expect("record");
+    assert_eq!(l.requests(10).await.expect("read"), vec![row]);
 }
 
 #[tokio::test]

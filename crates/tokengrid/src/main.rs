@@ -155,8 +155,26 @@ struct ServeArgs {
     #[arg(long, env = "TOKENGRID_POLICY", default_value = tokengrid_sched::DEFAULT_POLICY)]
     policy: String,
     /// A hub silent for longer leaves rotation.
-    #[arg(long, value_parser = parse_duration, default_value = "30s")]
+    #[arg(long, env = "TOKENGRID_HEARTBEAT_TIMEOUT", value_parser = parse_duration, default_value = "30s")]
     heartbeat_timeout: std::time::Duration,
+    /// A hub that has not begun its answer within this is passed over for the next-ranked one.
+    #[arg(long, env = "TOKENGRID_FIRST_BYTE_TIMEOUT", value_parser = parse_duration, default_value = "30s")]
+    first_byte_timeout: std::time::Duration,
+    /// Where clients are when a request carries no x-tokengrid-origin header: "LAT,LON"
+    /// [default: Shanghai, 31.23,121.47].
+    #[arg(long, env = "TOKENGRID_ORIGIN", value_parser = parse_origin)]
+    origin: Option<(f64, f64)>,
+}
+
+fn parse_origin(s: &str) -> Result<(f64, f64), String> {
+    let bad = || format!("\"{s}\" is not LAT,LON in degrees (e.g. 31.23,121.47)");
+    let (a, b) = s.split_once(',').ok_or_else(bad)?;
+    let lat: f64 = a.trim().parse().map_err(|_| bad())?;
+    let lon: f64 = b.trim().parse().map_err(|_| bad())?;
+    if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
+        return Err(bad());
+    }
+    Ok((lat, lon))
 }
 
 #[derive(Debug, clap::Args)]

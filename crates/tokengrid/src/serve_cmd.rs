@@ -25,7 +25,13 @@ pub(crate) fn serve(a: ServeArgs) -> Result<(), Failure> {
         let ledger = tokengrid_serve::store::Ledger::connect(&a.db)
             .await
             .map_err(|e| Failure::Input(format!("error: cannot open the ledger {}: {e}", a.db)))?;
-        let state = tokengrid_serve::AppState::new(ledger, &admin, &a.policy, a.heartbeat_timeout)
+        let mut config = tokengrid_serve::Config::new(&admin, &a.policy);
+        config.heartbeat_timeout = a.heartbeat_timeout;
+        config.first_byte_timeout = a.first_byte_timeout;
+        if let Some(o) = a.origin {
+            config.origin = o;
+        }
+        let state = tokengrid_serve::AppState::new(ledger, config)
             .await
             .map_err(|e| Failure::Internal(anyhow::anyhow!("{e}")))?;
         let listener = tokio::net::TcpListener::bind(&a.listen)

@@ -1,0 +1,555 @@
+//! The OpenAI-compatible front door: `POST /v1/chat/completions` and `POST /v1/completions`.
+//!
+//! A request is decided by the policy like any dispatch (its prompt size estimated from the
+//! body, its output from `max_tokens`), then forwarded to the chosen hub's endpoint. The hub's
+//! answer streams back untouched (server-sent events included) with `x-tokengrid-hub` naming
+//! the hub. A hub that fails before its first byte (no connection, a dropped connection, a 5xx
+//! head, no head within the timeout) is passed over for the next-ranked one; once bytes flow,
+//! the response is the client's. When the body ends, the ledger records the request with the
+//! token counts of the response's `usage` and the energy and cost the energy model attributes.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, Request, header};
+use axum::response::Response;
+use bytes::Bytes;
+use http_body::{Frame, SizeHint};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+use tokengrid_core::HubId;
+use tokengrid_sched::{
+    ClusterView, Decision, Explanation, InferenceRequest, Origin, Reason, Scheduler, Work,
+};
+
+use crate::api::{ApiError, AppState, now_ms};
+use crate::store::RequestRow;
+
+/// The HTTP client the proxy forwards with (HTTP/1.1, pooled keep-alive connections).
+pub type HttpClient = Client<HttpConnector, Full<Bytes>>;
+
+/// A client whose connection attempts give up after `connect_timeout`.
+pub fn client(connect_timeout: Duration) -> HttpClient {
+    let mut http = HttpConnector::new();
+    http.set_connect_timeout(Some(connect_timeout));
+    http.set_nodelay(true);
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(90))
+        .build(http)
+}
+
+/// Which OpenAI endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    /// `/v1/chat/completions`: `messages`.
+    Chat,
+    /// `/v1/completions`: `prompt`.
+    Completions,
+}
+
+impl Api {
+    fn path(self) -> &'static str {
+        match self {
+            Api::Chat => "/chat/completions",
+            Api::Completions => "/completions",
+        }
+    }
+}
+
+/// Output tokens assumed for a request that sets no `max_tokens` (the Azure conversation
+/// trace's mean of 211 generated tokens, data/llm_traces/SOURCE.md, rounded up).
+pub const DEFAULT_OUTPUT_TOKENS: u32 = 256;
+
+/// Characters per token for estimating a prompt's size before a tokenizer has seen it (the
+/// usual rule of thumb for English text with BPE tokenizers; an assumption).
+pub const CHARS_PER_TOKEN: usize = 4;
+
+/// What the proxy needs from an OpenAI request body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parsed {
+    /// `model`.
+    pub model: String,
+    /// Estimated prompt tokens.
+    pub prompt_tokens: u32,
+    /// `max_tokens` (or `max_completion_tokens`), else [`DEFAULT_OUTPUT_TOKENS`].
+    pub output_tokens: u32,
+    /// `stream`.
+    pub stream: bool,
+}
+
+fn text_len(v: &Value) -> usize {
+    match v {
+        Value::String(s) => s.chars().count(),
+        Value::Array(a) => a.iter().map(text_len).sum(),
+        Value::Object(o) => o.get("text").or(o.get("content")).map_or(0, text_len),
+        _ => 0,
+    }
+}
+
+/// Checks an OpenAI request body and estimates its size. Errors say what is wrong.
+pub fn parse(api: Api, body: &[u8]) -> Result<Parsed, String> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| format!("invalid JSON body: {e}"))?;
+    let Some(o) = v.as_object() else {
+        return Err("the body must be a JSON object".into());
+    };
+    let model = match o.get("model") {
+        Some(Value::String(m)) if !m.is_empty() => m.clone(),
+        Some(_) => return Err("\"model\" must be a non-empty string".into()),
+        None => return Err("missing \"model\"".into()),
+    };
+    let chars = match api {
+        Api::Chat => match o.get("messages") {
+            Some(Value::Array(m)) if !m.is_empty() => {
+                if let Some(bad) = m.iter().position(|x| !x.is_object()) {
+                    return Err(format!("\"messages\"[{bad}] must be an object"));
+                }
+                m.iter().map(|x| x.get("content").map_or(0, text_len)).sum()
+            }
+            Some(_) => return Err("\"messages\" must be a non-empty array".into()),
+            None => return Err("missing \"messages\"".into()),
+        },
+        Api::Completions => match o.get("prompt") {
+            Some(p @ (Value::String(_) | Value::Array(_))) => text_len(p),
+            Some(_) => return Err("\"prompt\" must be a string or an array".into()),
+            None => return Err("missing \"prompt\"".into()),
+        },
+    };
+    let output_tokens = match o.get("max_tokens").or(o.get("max_completion_tokens")) {
+        None | Some(Value::Null) => DEFAULT_OUTPUT_TOKENS,
+        Some(Value::Number(n)) => match n.as_u64() {
+            Some(n) if n > 0 => u32::try_from(n).unwrap_or(u32::MAX),
+            _ => return Err("\"max_tokens\" must be a positive integer".into()),
+        },
+        Some(_) => return Err("\"max_tokens\" must be a positive integer".into()),
+    };
+    let stream = match o.get("stream") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err("\"stream\" must be true or false".into()),
+    };
+    let tokens = chars.div_ceil(CHARS_PER_TOKEN).max(1);
+    Ok(Parsed {
+        model,
+        prompt_tokens: u32::try_from(tokens).unwrap_or(u32::MAX),
+        output_tokens,
+        stream,
+    })
+}
+
+/// Hubs in the order to try: the chosen one, the other feasible hubs by score, then hubs that
+/// only missed the SLO estimate, by hub id (a slow answer beats none). Hubs that are down, do
+/// not serve the model or may not see the data are never tried.
+pub fn ranked(decision: &Decision, ex: &Explanation) -> Vec<HubId> {
+    let mut feasible: Vec<(f64, HubId)> = ex
+        .hubs
+        .iter()
+        .filter(|l| l.rejected.is_none())
+        .map(|l| (l.total, l.hub))
+        .collect();
+    feasible.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let slow = ex
+        .hubs
+        .iter()
+        .filter(|l| matches!(l.rejected, Some(Reason::TtftSlo | Reason::E2eSlo)))
+        .map(|l| l.hub);
+    let mut out: Vec<HubId> = decision.hub().into_iter().collect();
+    for h in feasible.into_iter().map(|(_, h)| h).chain(slow) {
+        if !out.contains(&h) {
+            out.push(h);
+        }
+    }
+    out
+}
+
+/// The URL of `path` at a hub whose OpenAI base URL is `endpoint` (with or without `/v1`).
+pub fn upstream_url(endpoint: &str, api: Api) -> String {
+    let base = endpoint.trim_end_matches('/');
+    if base.ends_with("/v1") {
+        format!("{base}{}", api.path())
+    } else {
+        format!("{base}/v1{}", api.path())
+    }
+}
+
+/// Reads an optional numeric header; `Err` names it when it does not parse.
+fn header_f64(headers: &HeaderMap, name: &str) -> Result<Option<f64>, ApiError> {
+    let Some(v) = headers.get(name) else {
+        return Ok(None);
+    };
+    v.to_str()
+        .ok()
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .filter(|x| x.is_finite() && *x > 0.0)
+        .map(Some)
+        .ok_or_else(|| ApiError::BadRequest(format!("header {name} must be a number > 0")))
+}
+
+/// The client's location: header `x-tokengrid-origin: LAT,LON`, else the dispatcher's default.
+fn origin(headers: &HeaderMap, default: (f64, f64)) -> Result<(f64, f64), ApiError> {
+    let Some(v) = headers.get("x-tokengrid-origin") else {
+        return Ok(default);
+    };
+    let bad = || {
+        ApiError::BadRequest(
+            "header x-tokengrid-origin must be \"LAT,LON\" in degrees (e.g. 31.23,121.47)".into(),
+        )
+    };
+    let s = v.to_str().map_err(|_| bad())?;
+    let (a, b) = s.split_once(',').ok_or_else(bad)?;
+    let lat: f64 = a.trim().parse().map_err(|_| bad())?;
+    let lon: f64 = b.trim().parse().map_err(|_| bad())?;
+    if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
+        return Err(bad());
+    }
+    Ok((lat, lon))
+}
+
+/// What is needed to account for a request once its response has ended.
+#[derive(Debug)]
+struct Finish {
+    st: Arc<AppState>,
+    hub: String,
+    model: String,
+    prompt_estimate: u32,
+    status: u16,
+    /// IT J per prompt and per output token at the hub, its PUE and the price of its marginal
+    /// kWh now (yuan; green share already netted out by the view).
+    j_prompt: f64,
+    j_output: f64,
+    pue: f64,
+    tariff: f64,
+    arrived: Instant,
+}
+
+/// Finds `usage` in a response as it streams by: in each `data:` line of server-sent events,
+/// or in the whole JSON body (kept up to [`MAX_SCAN`] bytes).
+#[derive(Debug, Default)]
+struct UsageScan {
+    sse: bool,
+    buf: Vec<u8>,
+    usage: Option<(u64, u64)>,
+}
+
+/// Most bytes of a response kept to look for its usage.
+const MAX_SCAN: usize = 4 << 20;
+
+fn usage_of(v: &Value) -> Option<(u64, u64)> {
+    let u = v.get("usage")?.as_object()?;
+    Some((
+        u.get("prompt_tokens")?.as_u64()?,
+        u.get("completion_tokens")?.as_u64()?,
+    ))
+}
+
+impl UsageScan {
+    fn feed(&mut self, d: &[u8]) {
+        if !self.sse {
+            if self.buf.len() + d.len() <= MAX_SCAN {
+                self.buf.extend_from_slice(d);
+            }
+            return;
+        }
+        self.buf.extend_from_slice(d);
+        while let Some(end) = self.buf.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.buf.drain(..=end).collect();
+            self.line(&line);
+        }
+        if self.buf.len() > MAX_SCAN {
+            self.buf.clear();
+        }
+    }
+
+    fn line(&mut self, line: &[u8]) {
+        let Some(data) = line.strip_prefix(b"data:") else {
+            return;
+        };
+        // Only the chunk that carries usage is worth parsing.
+        if !data.windows(7).any(|w| w == b"\"usage\"") {
+            return;
+        }
+        if let Ok(v) = serde_json::from_slice::<Value>(data.trim_ascii())
+            && let Some(u) = usage_of(&v)
+        {
+            self.usage = Some(u);
+        }
+    }
+
+    fn usage(&mut self) -> Option<(u64, u64)> {
+        if !self.sse && self.usage.is_none() {
+            self.usage = serde_json::from_slice::<Value>(&self.buf)
+                .ok()
+                .as_ref()
+                .and_then(usage_of);
+        } else if self.sse && !self.buf.is_empty() {
+            let rest = std::mem::take(&mut self.buf);
+            self.line(&rest);
+        }
+        self.usage
+    }
+}
+
+/// The hub's response body on its way to the client, watched for `usage`; accounted once when
+/// it ends, fails or is dropped (a client that hangs up).
+#[derive(Debug)]
+struct Tee {
+    inner: Incoming,
+    scan: UsageScan,
+    finish: Option<Finish>,
+}
+
+impl Tee {
+    fn account(&mut self, complete: bool) {
+        let Some(f) = self.finish.take() else {
+            return;
+        };
+        let usage = self.scan.usage();
+        let (prompt, output) = usage.unwrap_or((u64::from(f.prompt_estimate), 0));
+        let it_j = prompt as f64 * f.j_prompt + output as f64 * f.j_output;
+        let energy_j = it_j * f.pue;
+        let cost = energy_j / 3.6e6 * f.tariff;
+        let elapsed = f.arrived.elapsed();
+        f.st.metrics.proxy_total.observe(elapsed);
+        f.st.metrics.hub(&f.hub, |c| {
+            *c.answered.entry(f.status).or_default() += 1;
+            c.prompt_tokens += prompt;
+            c.output_tokens += output;
+            c.energy_j += energy_j;
+            c.cost += cost;
+        });
+        let row = RequestRow {
+            hub: f.hub,
+            model: f.model,
+            prompt_tokens: i64::try_from(prompt).unwrap_or(i64::MAX),
+            output_tokens: i64::try_from(output).unwrap_or(i64::MAX),
+            energy_j,
+            cost,
+            at_ms: now_ms(),
+            status: i64::from(f.status),
+            usage_reported: usage.is_some(),
+            complete,
+            latency_ms: elapsed.as_secs_f64() * 1e3,
+        };
+        let st = f.st;
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                if let Err(e) = st.ledger.record_request(&row).await {
+                    tracing::warn!(error = %e, hub = %row.hub, "recording a served request failed");
+                }
+            });
+        }
+    }
+}
+
+impl http_body::Body for Tee {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(d) = frame.data_ref() {
+                    this.scan.feed(d);
+                }
+                if this.inner.is_end_stream() {
+                    this.account(true);
+                }
+            }
+            Poll::Ready(None) => this.account(true),
+            Poll::Ready(Some(Err(_))) => this.account(false),
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for Tee {
+    fn drop(&mut self) {
+        self.account(false);
+    }
+}
+
+/// Headers of the hub's response passed on to the client.
+const PASSED_HEADERS: [header::HeaderName; 3] = [
+    header::CONTENT_TYPE,
+    header::CACHE_CONTROL,
+    header::CONTENT_LENGTH,
+];
+
+/// Decides, forwards with failover, and streams the answer back.
+pub async fn forward(
+    st: Arc<AppState>,
+    api: Api,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let arrived = Instant::now();
+    let req = parse(api, &body).map_err(ApiError::BadRequest)?;
+    let (lat, lon) = origin(&headers, st.config.origin)?;
+    let ttft_slo_ms = header_f64(&headers, "x-tokengrid-ttft-slo-ms")?;
+    let e2e_slo_ms = header_f64(&headers, "x-tokengrid-e2e-slo-ms")?;
+    let view = st.view();
+    let Some(model) = view.model_id(&req.model) else {
+        return Err(ApiError::NotFound(format!(
+            "no registered hub serves model \"{}\"",
+            req.model
+        )));
+    };
+    let work = Work::Inference(InferenceRequest {
+        model,
+        class: None,
+        origin: Origin::Point { lat, lon },
+        prompt_tokens: req.prompt_tokens,
+        output_tokens: req.output_tokens,
+        ttft_slo_ms,
+        e2e_slo_ms,
+        residency: None,
+        draw: 0.5,
+    });
+    let (decision, ex) = st.with_scheduler(|s: &mut Scheduler| s.explain(&view, &work))?;
+    let order = ranked(&decision, &ex);
+    if order.is_empty() {
+        let reasons: Vec<String> = ex
+            .hubs
+            .iter()
+            .filter_map(|l| {
+                l.rejected
+                    .map(|r| format!("{}: {}", view.hub_name(l.hub), r.code()))
+            })
+            .collect();
+        return Err(ApiError::Unavailable(format!(
+            "no hub can serve \"{}\" now ({})",
+            req.model,
+            reasons.join(", ")
+        )));
+    }
+    if let Some(h) = decision.hub() {
+        st.note_decision(
+            view.hub_name(h),
+            &req.model,
+            req.prompt_tokens,
+            req.output_tokens,
+        );
+    }
+    let accept = headers
+        .get(header::ACCEPT)
+        .cloned()
+        .unwrap_or(HeaderValue::from_static("*/*"));
+    let mut failures = Vec::new();
+    for h in order {
+        let name = view.hub_name(h).to_owned();
+        let endpoint = view.endpoint(h);
+        if endpoint.starts_with("https://") {
+            failures.push(format!(
+                "{name}: https endpoints are not supported by this build (register an http:// endpoint behind your TLS terminator)"
+            ));
+            continue;
+        }
+        let url = upstream_url(endpoint, api);
+        let upstream = Request::post(url.as_str())
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT, accept.clone())
+            .body(Full::new(body.clone()));
+        let upstream = match upstream {
+            Ok(r) => r,
+            Err(e) => {
+                failures.push(format!("{name}: bad endpoint URL {url}: {e}"));
+                continue;
+            }
+        };
+        let why =
+            match tokio::time::timeout(st.config.first_byte_timeout, st.client.request(upstream))
+                .await
+            {
+                Ok(Ok(resp)) if !resp.status().is_server_error() => {
+                    return Ok(respond(&st, &view, h, model, &req, resp, arrived));
+                }
+                Ok(Ok(resp)) => format!("answered {}", resp.status()),
+                Ok(Err(e)) => format!("connection failed: {e}"),
+                Err(_) => format!(
+                    "no response head within {} ms",
+                    st.config.first_byte_timeout.as_millis()
+                ),
+            };
+        tracing::warn!(hub = %name, reason = %why, "hub failed before its first byte; trying the next");
+        st.metrics.hub(&name, |c| c.failovers += 1);
+        failures.push(format!("{name}: {why}"));
+    }
+    Err(ApiError::BadGateway(format!(
+        "every hub able to serve \"{}\" failed: {}",
+        req.model,
+        failures.join("; ")
+    )))
+}
+
+fn respond(
+    st: &Arc<AppState>,
+    view: &crate::view::LiveView,
+    h: HubId,
+    model: tokengrid_core::ModelId,
+    req: &Parsed,
+    resp: hyper::Response<Incoming>,
+    arrived: Instant,
+) -> Response {
+    st.metrics.proxy_first_byte.observe(arrived.elapsed());
+    let (parts, incoming) = resp.into_parts();
+    let sse = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
+    let snap = view.hub(h);
+    let m = view
+        .model(h, model)
+        .unwrap_or_else(crate::view::nominal_model);
+    let name = view.hub_name(h).to_owned();
+    let tee = Tee {
+        inner: incoming,
+        scan: UsageScan {
+            sse,
+            ..UsageScan::default()
+        },
+        finish: Some(Finish {
+            st: st.clone(),
+            hub: name.clone(),
+            model: req.model.clone(),
+            prompt_estimate: req.prompt_tokens,
+            status: parts.status.as_u16(),
+            j_prompt: m.joules_per_prompt_token,
+            j_output: m.joules_per_output_token,
+            pue: snap.pue,
+            tariff: snap.tariff_now,
+            arrived,
+        }),
+    };
+    let mut out = Response::new(Body::new(tee));
+    *out.status_mut() = parts.status;
+    for name in PASSED_HEADERS {
+        if let Some(v) = parts.headers.get(&name) {
+            out.headers_mut().insert(name, v.clone());
+        }
+    }
+    if let Ok(v) = HeaderValue::from_str(&name) {
+        out.headers_mut().insert("x-tokengrid-hub", v);
+    }
+    out
+}

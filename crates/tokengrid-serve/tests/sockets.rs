@@ -1,0 +1,682 @@
+//! The dispatcher over real loopback sockets, with fake hubs (small axum servers, and a listener
+//! that drops every connection): routing follows the policy, streams pass through intact and
+//! unbuffered, a hub that fails before its first byte is passed over, the ledger accounts each
+//! answer from its usage, a hub that stops heartbeating leaves rotation and its jobs move, and
+//! bad or missing tokens get 401/403.
+
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use bytes::Bytes;
+use http_body::Frame;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use tokengrid_serve::view::{NOMINAL_J_PER_OUTPUT_TOKEN, NOMINAL_J_PER_PROMPT_TOKEN};
+use tokengrid_serve::{AppState, Config, app};
+use tokio::sync::{Notify, mpsc};
+
+const ADMIN: &str = "admin-secret";
+
+type TestClient = Client<HttpConnector, Full<Bytes>>;
+
+fn client() -> TestClient {
+    Client::builder(TokioExecutor::new()).build(HttpConnector::new())
+}
+
+/// A dispatcher on a loopback port with a fresh SQLite ledger.
+async fn dispatcher(heartbeat: Duration) -> (Arc<AppState>, SocketAddr) {
+    let dir = std::env::temp_dir().join(format!(
+        "tokengrid-sockets-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    ));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let ledger = tokengrid_serve::store::Ledger::connect(&format!(
+        "sqlite://{}",
+        dir.join("l.db").display()
+    ))
+    .await
+    .expect("ledger");
+    let mut config = Config::new(ADMIN, "cost-slo");
+    config.heartbeat_timeout = heartbeat;
+    config.first_byte_timeout = Duration::from_secs(2);
+    let st = AppState::new(ledger, config).await.expect("state");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let router = app(st.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    (st, addr)
+}
+
+/// What a fake hub saw and how it answers.
+#[derive(Debug, Default)]
+struct Hub {
+    name: String,
+    /// Request bodies received.
+    bodies: Mutex<Vec<Bytes>>,
+    /// Answer 503 instead of serving.
+    unavailable: bool,
+    /// A streamed answer holds its remaining events until this is notified.
+    release: Notify,
+}
+
+/// The events a fake hub streams: three content chunks, a usage chunk, [DONE].
+fn sse_events(name: &str) -> Vec<String> {
+    let chunk = |text: &str| {
+        format!(
+            "data: {{\"id\":\"{name}\",\"object\":\"chat.completion.chunk\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{text}\"}}}}]}}\n\n"
+        )
+    };
+    vec![
+        chunk("Green "),
+        chunk("power, "),
+        chunk("cheap tokens."),
+        format!(
+            "data: {{\"id\":\"{name}\",\"object\":\"chat.completion.chunk\",\"choices\":[],\"usage\":{{\"prompt_tokens\":11,\"completion_tokens\":7,\"total_tokens\":18}}}}\n\n"
+        ),
+        "data: [DONE]\n\n".to_owned(),
+    ]
+}
+
+/// A response body fed from a channel (so the test controls when each piece is sent).
+struct ChannelBody(mpsc::Receiver<Bytes>);
+
+impl http_body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        self.get_mut()
+            .0
+            .poll_recv(cx)
+            .map(|b| b.map(|b| Ok(Frame::data(b))))
+    }
+}
+
+async fn completions(State(hub): State<Arc<Hub>>, body: Bytes) -> Response {
+    hub.bodies.lock().expect("lock").push(body.clone());
+    if hub.unavailable {
+        return (StatusCode::SERVICE_UNAVAILABLE, "overloaded").into_response();
+    }
+    let v: serde_json::Value = serde_json::from_slice(&body).expect("json from the proxy");
+    if v["stream"] == serde_json::Value::Bool(true) {
+        let (tx, rx) = mpsc::channel(8);
+        let events = sse_events(&hub.name);
+        let h = hub.clone();
+        tokio::spawn(async move {
+            let _ = tx.send(Bytes::from(events[0].clone())).await;
+            // The rest only once the client has seen the first event: a proxy that buffered
+            // would never deliver it, and the test would time out.
+            h.release.notified().await;
+            for e in &events[1..] {
+                let _ = tx.send(Bytes::from(e.clone())).await;
+            }
+        });
+        return Response::builder()
+            .header("content-type", "text/event-stream")
+            .header("cache-control", "no-cache")
+            .body(Body::new(ChannelBody(rx)))
+            .expect("response");
+    }
+    axum::Json(serde_json::json!({
+        "id": hub.name, "object": "chat.completion",
+        "choices": [{ "index": 0, "message": { "role": "assistant", "content": "ok" }, "finish_reason": "stop" }],
+        "usage": { "prompt_tokens": 20, "completion_tokens": 5, "total_tokens": 25 }
+    }))
+    .into_response()
+}
+
+/// A fake hub serving the OpenAI endpoints on a loopback port.
+async fn fake_hub(name: &str, unavailable: bool) -> (Arc<Hub>, SocketAddr) {
+    let hub = Arc::new(Hub {
+        name: name.to_owned(),
+        unavailable,
+        ..Hub::default()
+    });
+    let router = Router::new()
+        .route("/v1/chat/completions", post(completions))
+        .route("/v1/completions", post(completions))
+        .with_state(hub.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    (hub, addr)
+}
+
+/// A "hub" that accepts every connection and drops it at once; counts connections.
+async fn dropping_hub() -> (Arc<AtomicU64>, SocketAddr) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let n = Arc::new(AtomicU64::new(0));
+    let count = n.clone();
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::Relaxed);
+            drop(sock);
+        }
+    });
+    (n, addr)
+}
+
+async fn send(
+    c: &TestClient,
+    method: &str,
+    url: String,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+    body: String,
+) -> hyper::Response<hyper::body::Incoming> {
+    let mut b = hyper::Request::builder()
+        .method(method)
+        .uri(url)
+        .header("content-type", "application/json");
+    if let Some(t) = token {
+        b = b.header("authorization", format!("Bearer {t}"));
+    }
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    c.request(b.body(Full::new(Bytes::from(body))).expect("request"))
+        .await
+        .expect("the dispatcher answers")
+}
+
+async fn json_of(
+    r: hyper::Response<hyper::body::Incoming>,
+) -> (StatusCode, HeaderMap, serde_json::Value) {
+    let status = r.status();
+    let headers = r.headers().clone();
+    let bytes = r.into_body().collect().await.expect("body").to_bytes();
+    let v = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::String(
+        String::from_utf8_lossy(&bytes).into_owned(),
+    ));
+    (status, headers, v)
+}
+
+/// Registers a hub (admin token) and returns its token.
+async fn register(
+    c: &TestClient,
+    d: SocketAddr,
+    name: &str,
+    endpoint: SocketAddr,
+    (lat, lon): (f64, f64),
+    tariff: f64,
+) -> String {
+    let body = serde_json::json!({
+        "name": name, "endpoint": format!("http://{endpoint}"), "lat": lat, "lon": lon,
+        "models": ["deepseek-v3"], "accelerators": { "H800-SXM": 32 },
+        "tariff_yuan_per_kwh": tariff, "pue": 1.2
+    });
+    let r = send(
+        c,
+        "POST",
+        format!("http://{d}/v1/hubs"),
+        Some(ADMIN),
+        &[],
+        body.to_string(),
+    )
+    .await;
+    let (status, _, v) = json_of(r).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    v["token"].as_str().expect("token").to_owned()
+}
+
+/// A hub's heartbeat (telemetry, its own token), reporting its tariff from [`TARIFFS`].
+async fn heartbeat(c: &TestClient, d: SocketAddr, name: &str, token: &str) -> StatusCode {
+    let tariff = TARIFFS.iter().find(|t| t.0 == name).map_or(0.5, |t| t.1);
+    let body = serde_json::json!({
+        "up": true, "queue_depth": 0, "free_replicas": 4, "tariff_yuan_per_kwh": tariff, "green_fraction": 0.0
+    });
+    send(
+        c,
+        "PUT",
+        format!("http://{d}/v1/hubs/{name}/telemetry"),
+        Some(token),
+        &[],
+        body.to_string(),
+    )
+    .await
+    .status()
+}
+
+/// Tariffs the fake hubs report (yuan/kWh).
+const TARIFFS: [(&str, f64); 4] = [
+    ("shanghai", 0.9),
+    ("gansu", 0.3),
+    ("guizhou", 0.4),
+    ("dropper", 0.1),
+];
+
+const SHANGHAI: (f64, f64) = (31.23, 121.47);
+const GANSU: (f64, f64) = (35.73, 107.64);
+const GUIZHOU: (f64, f64) = (26.65, 106.63);
+
+fn chat(stream: bool) -> String {
+    serde_json::json!({
+        "model": "deepseek-v3",
+        "messages": [{ "role": "user", "content": "Where is power cheap right now?" }],
+        "max_tokens": 64,
+        "stream": stream
+    })
+    .to_string()
+}
+
+/// Waits for the ledger to hold `n` served requests (they are written when a body ends).
+async fn ledger_rows(st: &AppState, n: usize) -> Vec<tokengrid_serve::store::RequestRow> {
+    for _ in 0..100 {
+        let rows = st.ledger.requests(100).await.expect("requests");
+        if rows.len() >= n {
+            return rows;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the ledger never recorded {n} requests");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routing_follows_the_policy() {
+    let c = client();
+    let (st, d) = dispatcher(Duration::from_secs(30)).await;
+    let (sh, sh_addr) = fake_hub("shanghai", false).await;
+    let (ga, ga_addr) = fake_hub("gansu", false).await;
+    let t_sh = register(&c, d, "shanghai", sh_addr, SHANGHAI, 0.9).await;
+    let t_ga = register(&c, d, "gansu", ga_addr, GANSU, 0.3).await;
+    assert_eq!(
+        heartbeat(&c, d, "shanghai", &t_sh).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        heartbeat(&c, d, "gansu", &t_ga).await,
+        StatusCode::NO_CONTENT
+    );
+
+    // No latency bound: cost-slo takes the cheaper western hub (0.3 < 0.9 yuan/kWh).
+    let r = send(
+        &c,
+        "POST",
+        format!("http://{d}/v1/chat/completions"),
+        None,
+        &[],
+        chat(false),
+    )
+    .await;
+    let (status, headers, v) = json_of(r).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(headers["x-tokengrid-hub"], "gansu");
+    assert_eq!(v["id"], "gansu", "the body is the chosen hub's answer");
+    assert_eq!(
+        ga.bodies.lock().expect("lock").as_slice(),
+        [Bytes::from(chat(false))],
+        "forwarded intact"
+    );
+
+    // A 10 ms TTFT bound from Shanghai: Gansu is ~1,500 km away (great circle x 1.4 at 204,000
+    // km/s: ~21 ms round trip), so only the Shanghai hub can meet it.
+    let r = send(
+        &c,
+        "POST",
+        format!("http://{d}/v1/chat/completions"),
+        None,
+        &[("x-tokengrid-ttft-slo-ms", "10")],
+        chat(false),
+    )
+    .await;
+    let (status, headers, _) = json_of(r).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["x-tokengrid-hub"], "shanghai");
+    assert_eq!(sh.bodies.lock().expect("lock").len(), 1);
+
+    // A client in Gansu with the same bound goes to Gansu.
+    let r = send(
+        &c,
+        "POST",
+        format!("http://{d}/v1/completions"),
+        None,
+        &[
+            ("x-tokengrid-ttft-slo-ms", "10"),
+            ("x-tokengrid-origin", "35.7,107.6"),
+        ],
+        serde_json::json!({ "model": "deepseek-v3", "prompt": "hello" }).to_string(),
+    )
+    .await;
+    let (status, headers, _) = json_of(r).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["x-tokengrid-hub"], "gansu");
+
+    // The ledger has each answer with the usage the hub reported, and the energy and cost the
+    // energy model attributes: (20 x 0.065 + 5 x 0.221) J x PUE 1.2, at the hub's tariff.
+    let rows = ledger_rows(&st, 3).await;
+    let first = rows.last().expect("oldest");
+    assert_eq!(
+        (first.hub.as_str(), first.prompt_tokens, first.output_tokens),
+        ("gansu", 20, 5)
+    );
+    assert!(first.usage_reported && first.complete && first.status == 200);
+    let energy = (20.0 * NOMINAL_J_PER_PROMPT_TOKEN + 5.0 * NOMINAL_J_PER_OUTPUT_TOKEN) * 1.2;
+    assert!(
+        (first.energy_j - energy).abs() < 1e-12,
+        "{} vs {energy}",
+        first.energy_j
+    );
+    assert!((first.cost - energy / 3.6e6 * 0.3).abs() < 1e-15);
+    let second = &rows[1];
+    assert!(
+        (second.cost - energy / 3.6e6 * 0.9).abs() < 1e-15,
+        "Shanghai's tariff"
+    );
+
+    // The metrics count decisions per hub and time the proxy.
+    let r = send(
+        &c,
+        "GET",
+        format!("http://{d}/metrics"),
+        None,
+        &[],
+        String::new(),
+    )
+    .await;
+    let (_, _, m) = json_of(r).await;
+    let m = m.as_str().expect("text").to_owned();
+    assert!(
+        m.contains("tokengrid_decisions_total{hub=\"gansu\",policy=\"cost-slo\"} 2"),
+        "{m}"
+    );
+    assert!(m.contains("tokengrid_decisions_total{hub=\"shanghai\",policy=\"cost-slo\"} 1"));
+    assert!(m.contains("tokengrid_proxied_requests_total{hub=\"gansu\",status=\"200\"} 2"));
+    assert!(m.contains("tokengrid_proxy_seconds_count 3"), "{m}");
+    assert!(m.contains("tokengrid_tokens_total{hub=\"shanghai\",kind=\"output\"} 5"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streaming_passes_through_intact_and_unbuffered() {
+    let c = client();
+    let (st, d) = dispatcher(Duration::from_secs(30)).await;
+    let (ga, ga_addr) = fake_hub("gansu", false).await;
+    let t = register(&c, d, "gansu", ga_addr, GANSU, 0.3).await;
+    heartbeat(&c, d, "gansu", &t).await;
+
+    let r = send(
+        &c,
+        "POST",
+        format!("http://{d}/v1/chat/completions"),
+        None,
+        &[("accept", "text/event-stream")],
+        chat(true),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "text/event-stream");
+    assert_eq!(r.headers()["x-tokengrid-hub"], "gansu");
+    let mut body = r.into_body();
+    let mut got = Vec::new();
+    // The first event arrives while the hub still holds the rest.
+    let first = tokio::time::timeout(Duration::from_secs(5), body.frame())
+        .await
+        .expect("the first event is not held back by the proxy")
+        .expect("a frame")
+        .expect("ok");
+    got.extend_from_slice(first.data_ref().expect("data"));
+    ga.release.notify_one();
+    while let Some(f) = tokio::time::timeout(Duration::from_secs(5), body.frame())
+        .await
+        .expect("the stream goes on")
+    {
+        if let Some(d) = f.expect("frame").data_ref() {
+            got.extend_from_slice(d);
+        }
+    }
+    let expected: String = sse_events("gansu").concat();
+    assert_eq!(
+        String::from_utf8(got).expect("utf-8"),
+        expected,
+        "byte for byte"
+    );
+
+    // Usage came from the stream's usage chunk: 11 prompt and 7 output tokens.
+    let rows = ledger_rows(&st, 1).await;
+    assert_eq!((rows[0].prompt_tokens, rows[0].output_tokens), (11, 7));
+    assert!(rows[0].usage_reported && rows[0].complete);
+    let energy = (11.0 * NOMINAL_J_PER_PROMPT_TOKEN + 7.0 * NOMINAL_J_PER_OUTPUT_TOKEN) * 1.2;
+    assert!((rows[0].energy_j - energy).abs() < 1e-12);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failover_when_a_hub_drops_the_connection_or_is_unavailable() {
+    let c = client();
+    let (st, d) = dispatcher(Duration::from_secs(30)).await;
+    // The cheapest hub drops every connection; the next-cheapest answers 503; then Guizhou.
+    let (dropped, drop_addr) = dropping_hub().await;
+    let (busy, busy_addr) = fake_hub("gansu", true).await;
+    let (gz, gz_addr) = fake_hub("guizhou", false).await;
+    for (name, addr, at, tariff) in [
+        ("dropper", drop_addr, GANSU, 0.1),
+        ("gansu", busy_addr, GANSU, 0.3),
+        ("guizhou", gz_addr, GUIZHOU, 0.4),
+    ] {
+        let t = register(&c, d, name, addr, at, tariff).await;
+        heartbeat(&c, d, name, &t).await;
+    }
+    let r = send(
+        &c,
+        "POST",
+        format!("http://{d}/v1/chat/completions"),
+        None,
+        &[],
+        chat(false),
+    )
+    .await;
+    let (status, headers, v) = json_of(r).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(headers["x-tokengrid-hub"], "guizhou");
+    assert_eq!(v["id"], "guizhou");
+    assert!(
+        dropped.load(Ordering::Relaxed) >= 1,
+        "the dropper was tried"
+    );
+    assert_eq!(
+        busy.bodies.lock().expect("lock").len(),
+        1,
+        "the busy hub was tried"
+    );
+    assert_eq!(gz.bodies.lock().expect("lock").len(), 1);
+    let failovers = st.metrics.hubs();
+    assert_eq!(failovers["dropper"].failovers, 1);
+    assert_eq!(failovers["gansu"].failovers, 1);
+
+    // With Guizhou gone too, the client gets a 502 naming every failure.
+    let (_, d2) = dispatcher(Duration::from_secs(30)).await;
+    let t = register(&c, d2, "dropper", drop_addr, GANSU, 0.1).await;
+    heartbeat(&c, d2, "dropper", &t).await;
+    let r = send(
+        &c,
+        "POST",
+        format!("http://{d2}/v1/chat/completions"),
+        None,
+        &[],
+        chat(false),
+    )
+    .await;
+    let (status, _, v) = json_of(r).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
+    assert_eq!(v["code"], "hub_failed");
+    assert!(
+        v["message"].as_str().expect("message").contains("dropper"),
+        "{v}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_or_wrong_tokens_get_401_or_403() {
+    let c = client();
+    let (_st, d) = dispatcher(Duration::from_secs(30)).await;
+    let (_, a_addr) = fake_hub("gansu", false).await;
+    let (_, b_addr) = fake_hub("guizhou", false).await;
+    let body = |name: &str, addr: SocketAddr| {
+        serde_json::json!({
+            "name": name, "endpoint": format!("http://{addr}"), "lat": 35.7, "lon": 107.6,
+            "models": ["deepseek-v3"], "accelerators": {}, "tariff_yuan_per_kwh": 0.3, "pue": 1.2
+        })
+        .to_string()
+    };
+    let url = format!("http://{d}/v1/hubs");
+    let r = send(&c, "POST", url.clone(), None, &[], body("gansu", a_addr)).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = send(
+        &c,
+        "POST",
+        url.clone(),
+        Some("not-the-admin"),
+        &[],
+        body("gansu", a_addr),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let ta = register(&c, d, "gansu", a_addr, GANSU, 0.3).await;
+    let tb = register(&c, d, "guizhou", b_addr, GUIZHOU, 0.4).await;
+    // A hub's token cannot register hubs, report for another hub or take its jobs.
+    let r = send(&c, "POST", url, Some(&ta), &[], body("third", a_addr)).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        heartbeat(&c, d, "guizhou", &ta).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        heartbeat(&c, d, "guizhou", &tb).await,
+        StatusCode::NO_CONTENT
+    );
+    let take = |name: &str| format!("http://{d}/v1/hubs/{name}/jobs/take");
+    let r = send(&c, "POST", take("guizhou"), Some(&ta), &[], String::new()).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = send(&c, "POST", take("guizhou"), None, &[], String::new()).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = send(&c, "POST", take("guizhou"), Some(&tb), &[], String::new()).await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hub_that_stops_heartbeating_leaves_rotation_and_its_jobs_move() {
+    let c = client();
+    let (st, d) = dispatcher(Duration::from_millis(800)).await;
+    let (ga, ga_addr) = fake_hub("gansu", false).await;
+    let (gz, gz_addr) = fake_hub("guizhou", false).await;
+    let t_ga = register(&c, d, "gansu", ga_addr, GANSU, 0.3).await;
+    let t_gz = register(&c, d, "guizhou", gz_addr, GUIZHOU, 0.4).await;
+    heartbeat(&c, d, "gansu", &t_ga).await;
+    heartbeat(&c, d, "guizhou", &t_gz).await;
+
+    // A batch job goes to the cheaper hub, which takes it when due (now: flat tariffs).
+    let r = send(
+        &c,
+        "POST",
+        format!("http://{d}/v1/jobs"),
+        None,
+        &[],
+        serde_json::json!({ "kind": "batch", "model": "deepseek-v3", "tokens": 100000, "deadline": "8h" }).to_string(),
+    )
+    .await;
+    let (status, _, v) = json_of(r).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let id = v["id"].as_str().expect("id").to_owned();
+    tokengrid_serve::jobs::schedule_queued(&st, "cost-slo", 10)
+        .await
+        .expect("schedule");
+    let job = st.ledger.job(&id).await.expect("get").expect("job");
+    assert_eq!(
+        (job.state.as_str(), job.hub.as_deref()),
+        ("scheduled", Some("gansu"))
+    );
+    let take = |name: &str| format!("http://{d}/v1/hubs/{name}/jobs/take");
+    let (_, _, taken) =
+        json_of(send(&c, "POST", take("gansu"), Some(&t_ga), &[], String::new()).await).await;
+    assert_eq!(taken[0]["id"], id.as_str());
+
+    // Gansu falls silent; Guizhou keeps reporting.
+    for _ in 0..6 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        heartbeat(&c, d, "guizhou", &t_gz).await;
+    }
+    assert_eq!(st.hubs_up(), ["guizhou"]);
+    // Requests no longer go to Gansu...
+    let r = send(
+        &c,
+        "POST",
+        format!("http://{d}/v1/chat/completions"),
+        None,
+        &[],
+        chat(false),
+    )
+    .await;
+    assert_eq!(r.headers()["x-tokengrid-hub"], "guizhou");
+    assert_eq!(ga.bodies.lock().expect("lock").len(), 0);
+    assert_eq!(gz.bodies.lock().expect("lock").len(), 1);
+    // ...and its unfinished job moves to Guizhou, which takes it.
+    assert_eq!(
+        tokengrid_serve::jobs::requeue_from_down_hubs(&st)
+            .await
+            .expect("requeue"),
+        1
+    );
+    tokengrid_serve::jobs::schedule_queued(&st, "cost-slo", 10)
+        .await
+        .expect("schedule");
+    let job = st.ledger.job(&id).await.expect("get").expect("job");
+    assert_eq!(
+        (job.state.as_str(), job.hub.as_deref(), job.attempts),
+        ("scheduled", Some("guizhou"), 2)
+    );
+    let (_, _, taken) =
+        json_of(send(&c, "POST", take("guizhou"), Some(&t_gz), &[], String::new()).await).await;
+    assert_eq!(taken[0]["id"], id.as_str());
+    // Guizhou reports it done; Gansu, back too late, cannot.
+    let state = |s: &str| serde_json::json!({ "state": s }).to_string();
+    let r = send(
+        &c,
+        "PUT",
+        format!("http://{d}/v1/jobs/{id}/state"),
+        Some(&t_ga),
+        &[],
+        state("done"),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = send(
+        &c,
+        "PUT",
+        format!("http://{d}/v1/jobs/{id}/state"),
+        Some(&t_gz),
+        &[],
+        state("done"),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        st.ledger.job(&id).await.expect("get").expect("job").state,
+        "done"
+    );
+}
