@@ -313,37 +313,87 @@ pub struct AppState {
     pub client: HttpClient,
     recent: Mutex<VecDeque<String>>,
     jobs_acknowledged: AtomicU64,
+    /// When the last on-demand refresh started, ms since the Unix epoch.
+    last_refresh_ms: tokio::sync::Mutex<i64>,
     /// This replica's id (claims in the ledger).
     pub replica: String,
 }
 
 impl AppState {
-    /// State for a replica: hubs registered in the ledger are loaded (without telemetry yet).
+    /// State for a replica: hubs registered in the ledger are loaded with their latest
+    /// heartbeat.
     pub async fn new(ledger: Ledger, config: Config) -> Result<Arc<Self>, ApiError> {
         Policy::named(&config.policy).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        let mut hubs = Vec::new();
-        for row in ledger.hubs().await? {
-            let spec: HubSpec =
-                serde_json::from_str(&row.spec).map_err(|e| ApiError::Internal(e.to_string()))?;
-            hubs.push(LiveHub {
-                spec,
-                token_hash: row.token_hash,
-                telemetry: None,
-                last_seen: Instant::now(),
-            });
-        }
-        Ok(Arc::new(AppState {
+        let st = Arc::new(AppState {
             ledger,
             admin_hash: hash_token(&config.admin_token),
-            hubs: RwLock::new(Arc::new(Registry::new(hubs))),
+            hubs: RwLock::new(Arc::new(Registry::default())),
             schedulers: Mutex::new(Vec::new()),
             metrics: Metrics::default(),
             client: crate::proxy::client(config.connect_timeout),
             config,
             recent: Mutex::new(VecDeque::new()),
             jobs_acknowledged: AtomicU64::new(0),
+            last_refresh_ms: tokio::sync::Mutex::new(0),
             replica: new_token()[..12].to_owned(),
-        }))
+        });
+        st.refresh().await?;
+        Ok(st)
+    }
+
+    /// [`AppState::refresh`] for a request naming a hub this replica does not know, at most
+    /// every 200 ms (so unknown names or tokens cannot turn into a stream of ledger reads).
+    async fn refresh_on_demand(&self) -> Result<(), ApiError> {
+        let asked = now_ms();
+        // One at a time; a refresh that started within 200 ms before this request (or after
+        // it) already read what this one would.
+        let mut last_start = self.last_refresh_ms.lock().await;
+        if *last_start >= asked - 200 {
+            return Ok(());
+        }
+        *last_start = now_ms();
+        self.refresh().await
+    }
+
+    /// Catches up with the ledger: hubs registered and heartbeats received by other replicas
+    /// sharing it (each replica does this every second).
+    pub async fn refresh(&self) -> Result<(), ApiError> {
+        let stored = self.ledger.hub_states().await?;
+        self.update_registry(|r| {
+            let mut added = false;
+            for s in stored {
+                let telemetry = s
+                    .telemetry
+                    .as_deref()
+                    .and_then(|t| serde_json::from_str::<Telemetry>(t).ok());
+                match r.hubs.iter_mut().find(|h| h.spec.name == s.row.name) {
+                    Some(h) => {
+                        if s.last_seen_ms > h.last_seen_ms {
+                            h.last_seen_ms = s.last_seen_ms;
+                            h.telemetry = telemetry.or(h.telemetry);
+                        }
+                    }
+                    None => match serde_json::from_str::<HubSpec>(&s.row.spec) {
+                        Ok(spec) => {
+                            r.hubs.push(LiveHub {
+                                spec,
+                                token_hash: s.row.token_hash,
+                                telemetry,
+                                last_seen_ms: s.last_seen_ms,
+                            });
+                            added = true;
+                        }
+                        Err(e) => {
+                            tracing::error!(hub = %s.row.name, error = %e, "unreadable hub registration in the ledger; skipped");
+                        }
+                    },
+                }
+            }
+            if added {
+                r.index_models();
+            }
+        });
+        Ok(())
     }
 
     /// Names of the hubs in rotation now.
@@ -475,7 +525,7 @@ async fn register(
             spec,
             token_hash: row.token_hash,
             telemetry: None,
-            last_seen: Instant::now(),
+            last_seen_ms: now_ms(),
         });
         r.index_models();
     });
@@ -501,7 +551,7 @@ async fn list_hubs(State(st): State<Arc<AppState>>) -> impl IntoResponse {
                 "lat": h.spec.lat,
                 "lon": h.spec.lon,
                 "telemetry": h.telemetry,
-                "seconds_since_heard": h.last_seen.elapsed().as_secs_f64(),
+                "seconds_since_heard": (now_ms() - h.last_seen_ms).max(0) as f64 / 1e3,
             })
         })
         .collect();
@@ -518,38 +568,59 @@ async fn telemetry(
     let hash = hash_token(token);
     let Json(t) = body?;
     t.check().map_err(ApiError::BadRequest)?;
-    hub_auth(&st, &name, &hash)?;
+    hub_auth(&st, &name, &hash).await?;
+    let now = now_ms();
+    // In the ledger first: replicas sharing it see the heartbeat on their next refresh.
+    let json = serde_json::to_string(&t).map_err(|e| ApiError::Internal(e.to_string()))?;
+    st.ledger.set_telemetry(&name, &json, now).await?;
     st.update_registry(|r| {
         if let Some(hub) = r.hubs.iter_mut().find(|h| h.spec.name == name) {
             hub.telemetry = Some(t);
-            hub.last_seen = Instant::now();
+            hub.last_seen_ms = now;
         }
     });
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Checks that `hash` is the token hash of hub `name`: 404 when there is no such hub, 403 when
-/// the token is another's.
-fn hub_auth(st: &AppState, name: &str, hash: &str) -> Result<(), ApiError> {
-    let reg = st.registry();
-    let hub = reg
-        .hubs
-        .iter()
-        .find(|h| h.spec.name == name)
-        .ok_or_else(|| ApiError::NotFound(format!("no hub \"{name}\"")))?;
-    if hub.token_hash != hash {
+/// the token is another's. A hub this replica does not know yet (registered through another
+/// replica sharing the ledger) is looked up in the ledger first.
+async fn hub_auth(st: &AppState, name: &str, hash: &str) -> Result<(), ApiError> {
+    let known = |st: &AppState| {
+        st.registry()
+            .hubs
+            .iter()
+            .find(|h| h.spec.name == name)
+            .map(|h| h.token_hash == hash)
+    };
+    let matches = match known(st) {
+        Some(m) => m,
+        None => {
+            st.refresh_on_demand().await?;
+            known(st).ok_or_else(|| ApiError::NotFound(format!("no hub \"{name}\"")))?
+        }
+    };
+    if !matches {
         return Err(ApiError::Forbidden);
     }
     Ok(())
 }
 
-/// The hub whose token this is, if any.
-fn hub_of_token(st: &AppState, hash: &str) -> Option<String> {
-    st.registry()
-        .hubs
-        .iter()
-        .find(|h| h.token_hash == hash)
-        .map(|h| h.spec.name.clone())
+/// The hub whose token this is, if any (looked up in the ledger when this replica does not
+/// know it yet).
+async fn hub_of_token(st: &AppState, hash: &str) -> Result<Option<String>, ApiError> {
+    let find = |st: &AppState| {
+        st.registry()
+            .hubs
+            .iter()
+            .find(|h| h.token_hash == hash)
+            .map(|h| h.spec.name.clone())
+    };
+    if let Some(h) = find(st) {
+        return Ok(Some(h));
+    }
+    st.refresh_on_demand().await?;
+    Ok(find(st))
 }
 
 /// Query of `POST /v1/hubs/{name}/jobs/take`.
@@ -568,7 +639,7 @@ async fn take_jobs(
     q: Result<Query<TakeQuery>, QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let token = bearer(&headers)?;
-    hub_auth(&st, &name, &hash_token(token))?;
+    hub_auth(&st, &name, &hash_token(token)).await?;
     let Query(q) = q?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
@@ -601,7 +672,9 @@ async fn finish_job(
     body: Result<Json<JobStateBody>, JsonRejection>,
 ) -> Result<StatusCode, ApiError> {
     let token = bearer(&headers)?;
-    let hub = hub_of_token(&st, &hash_token(token)).ok_or(ApiError::Forbidden)?;
+    let hub = hub_of_token(&st, &hash_token(token))
+        .await?
+        .ok_or(ApiError::Forbidden)?;
     let Json(b) = body?;
     if b.state != "done" && b.state != "failed" {
         return Err(ApiError::BadRequest(format!(

@@ -93,6 +93,17 @@ pub struct HubRow {
     pub token_hash: String,
 }
 
+/// A hub as stored, with its latest heartbeat.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HubState {
+    /// Its registration.
+    pub row: HubRow,
+    /// Its latest telemetry, JSON (`None` before the first).
+    pub telemetry: Option<String>,
+    /// When it was last heard from (registration or telemetry), ms since the Unix epoch.
+    pub last_seen_ms: i64,
+}
+
 /// The ledger.
 #[derive(Debug, Clone)]
 pub enum Ledger {
@@ -183,7 +194,7 @@ impl Ledger {
 
     /// Registers a hub; `false` when the name is taken.
     pub async fn insert_hub(&self, h: &HubRow, at_ms: i64) -> Result<bool, StoreError> {
-        let sql = "INSERT INTO hubs (name, spec, token_hash, registered_at_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING";
+        let sql = "INSERT INTO hubs (name, spec, token_hash, registered_at_ms, last_seen_ms) VALUES ($1, $2, $3, $4, $4) ON CONFLICT (name) DO NOTHING";
         let done = on!(self, |p| sqlx::query(sql)
             .bind(&h.name)
             .bind(&h.spec)
@@ -210,6 +221,45 @@ impl Ledger {
                 })
                 .collect::<Result<Vec<_>, sqlx::Error>>()?
         }))
+    }
+
+    /// Every registered hub with its latest heartbeat, by name.
+    pub async fn hub_states(&self) -> Result<Vec<HubState>, StoreError> {
+        let sql = "SELECT name, spec, token_hash, telemetry, last_seen_ms FROM hubs ORDER BY name";
+        Ok(on!(self, |p| {
+            let rows = sqlx::query(sql).fetch_all(p).await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(HubState {
+                        row: HubRow {
+                            name: r.try_get("name")?,
+                            spec: r.try_get("spec")?,
+                            token_hash: r.try_get("token_hash")?,
+                        },
+                        telemetry: r.try_get("telemetry")?,
+                        last_seen_ms: r.try_get("last_seen_ms")?,
+                    })
+                })
+                .collect::<Result<Vec<_>, sqlx::Error>>()?
+        }))
+    }
+
+    /// Records a hub's heartbeat (its telemetry, JSON) so every replica sees it.
+    pub async fn set_telemetry(
+        &self,
+        name: &str,
+        telemetry: &str,
+        at_ms: i64,
+    ) -> Result<(), StoreError> {
+        let sql = "UPDATE hubs SET telemetry = $1, last_seen_ms = $2 WHERE name = $3 AND last_seen_ms <= $2";
+        on!(self, |p| sqlx::query(sql)
+            .bind(telemetry)
+            .bind(at_ms)
+            .bind(name)
+            .execute(p)
+            .await?
+            .rows_affected());
+        Ok(())
     }
 
     /// Stores a new job (durably, before it is acknowledged).

@@ -8,7 +8,7 @@
 //! batch, 0.065 J per prompt token and 0.221 J per output token.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tokengrid_core::{AcceleratorId, HubId, ModelId};
@@ -64,14 +64,17 @@ pub struct LiveHub {
     pub token_hash: String,
     /// Its latest telemetry.
     pub telemetry: Option<Telemetry>,
-    /// When it was last heard from (registration or telemetry).
-    pub last_seen: Instant,
+    /// When it was last heard from (registration or telemetry), ms since the Unix epoch (wall
+    /// clock, so replicas sharing a ledger agree).
+    pub last_seen_ms: i64,
 }
 
 impl LiveHub {
     /// In rotation: heard from within the timeout, and not reporting itself down.
     pub fn is_up(&self, timeout: Duration) -> bool {
-        self.last_seen.elapsed() <= timeout && self.telemetry.is_none_or(|t| t.up)
+        let age_ms = crate::api::now_ms().saturating_sub(self.last_seen_ms);
+        age_ms <= i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX)
+            && self.telemetry.is_none_or(|t| t.up)
     }
 }
 

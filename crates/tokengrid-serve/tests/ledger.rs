@@ -34,7 +34,22 @@ async fn conformance(l: Ledger) {
         !l.insert_hub(&h, 2).await.expect("insert"),
         "duplicate name refused"
     );
-    assert_eq!(l.hubs().await.expect("hubs"), vec![h]);
+    assert_eq!(l.hubs().await.expect("hubs"), vec![h.clone()]);
+    // Heartbeats are shared through the ledger; an older one never overwrites a newer one.
+    let st = l.hub_states().await.expect("states");
+    assert_eq!((st[0].telemetry.as_deref(), st[0].last_seen_ms), (None, 1));
+    l.set_telemetry("gansu", "{\"up\":true}", 50)
+        .await
+        .expect("beat");
+    l.set_telemetry("gansu", "{\"up\":false}", 40)
+        .await
+        .expect("late beat");
+    let st = l.hub_states().await.expect("states");
+    assert_eq!(st[0].row, h);
+    assert_eq!(
+        (st[0].telemetry.as_deref(), st[0].last_seen_ms),
+        (Some("{\"up\":true}"), 50)
+    );
 
     // Jobs: stored as acknowledged, read back intact.
     for i in 0..40 {

@@ -45,6 +45,9 @@ pub(crate) fn serve(a: ServeArgs) -> Result<(), Failure> {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             loop {
                 tick.tick().await;
+                if let Err(e) = jobs_state.refresh().await {
+                    tracing::warn!(error = %e, "reading hubs from the ledger failed; will retry");
+                }
                 if let Err(e) = tokengrid_serve::jobs::requeue_from_down_hubs(&jobs_state).await {
                     tracing::warn!(error = %e, "moving jobs off silent hubs failed; will retry");
                 }

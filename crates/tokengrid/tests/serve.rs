@@ -14,11 +14,23 @@ fn free_port() -> u16 {
 
 /// One HTTP/1.1 request; returns (status, body).
 fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> Option<(u16, String)> {
+    http_as(port, method, path, None, body)
+}
+
+/// One HTTP/1.1 request with an optional bearer token; returns (status, body).
+fn http_as(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> Option<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
     let body = body.unwrap_or("");
+    let auth = token.map_or_else(String::new, |t| format!("Authorization: Bearer {t}\r\n"));
     let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     s.write_all(req.as_bytes()).ok()?;
@@ -108,4 +120,183 @@ fn serve_without_an_admin_token_exits_2() {
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("admin token"));
+}
+
+/// The PostgreSQL URL of a fresh schema for this test, or `None` (said loudly) when there is no
+/// server and CI does not require one.
+fn postgres_schema(tag: &str) -> Option<String> {
+    let url = std::env::var("TOKENGRID_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let schema = format!(
+        "tokengrid_{tag}_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis())
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    match rt.block_on(tokengrid_serve::store::Ledger::connect_in_schema(
+        &url,
+        Some(&schema),
+    )) {
+        Ok(_) => {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            Some(format!("{url}{sep}options[search_path]={schema}"))
+        }
+        Err(e) => {
+            if std::env::var("TOKENGRID_REQUIRE_POSTGRES").as_deref() == Ok("1") {
+                panic!("PostgreSQL required but unavailable at {url}: {e}");
+            }
+            eprintln!(
+                "SKIPPED: two dispatchers on one PostgreSQL ledger (no server at {url}: {e})"
+            );
+            None
+        }
+    }
+}
+
+/// Kills the dispatchers when the test ends, passed or not.
+struct Servers(Vec<Child>);
+
+impl Drop for Servers {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+#[test]
+fn two_dispatchers_on_one_postgres_ledger_lose_no_job_and_hand_none_out_twice() {
+    let Some(db) = postgres_schema("twoproc") else {
+        return;
+    };
+    let (pa, pb) = (free_port(), free_port());
+    let _servers = Servers(vec![start(pa, &db), start(pb, &db)]);
+    let ports = [pa, pb];
+
+    // Two hubs registered through the first dispatcher; the second learns of them from the
+    // ledger. Heartbeats go to either (as behind a load balancer).
+    let mut tokens = Vec::new();
+    for (name, lat, lon) in [("gansu", 35.73, 107.64), ("guizhou", 26.65, 106.63)] {
+        let body = format!(
+            "{{\"name\":\"{name}\",\"endpoint\":\"http://127.0.0.1:9/\",\"lat\":{lat},\"lon\":{lon},\"models\":[\"deepseek-v3\"],\"accelerators\":{{\"H800-SXM\":256}},\"tariff_yuan_per_kwh\":0.3,\"pue\":1.2}}"
+        );
+        let (status, resp) =
+            http_as(pa, "POST", "/v1/hubs", Some("secret"), Some(&body)).expect("register");
+        assert_eq!(status, 201, "{resp}");
+        let v: serde_json::Value = serde_json::from_str(&resp).expect("json");
+        tokens.push((name, v["token"].as_str().expect("token").to_owned()));
+    }
+    let beat = |i: usize| {
+        for (name, token) in &tokens {
+            let body = "{\"up\":true,\"queue_depth\":0,\"free_replicas\":8,\"tariff_yuan_per_kwh\":0.3,\"green_fraction\":0.0}";
+            let (status, resp) = http_as(
+                ports[i % 2],
+                "PUT",
+                &format!("/v1/hubs/{name}/telemetry"),
+                Some(token),
+                Some(body),
+            )
+            .expect("telemetry");
+            assert_eq!(status, 204, "{resp}");
+        }
+    };
+    beat(0);
+
+    // 120 jobs, submitted to both dispatchers from two threads at once.
+    let submit = |port: u16| {
+        std::thread::spawn(move || {
+            (0..60)
+                .map(|i| {
+                    let body = format!(
+                        "{{\"kind\":\"batch\",\"model\":\"deepseek-v3\",\"tokens\":{},\"deadline\":\"8h\"}}",
+                        1000 + i
+                    );
+                    let (status, resp) = http(port, "POST", "/v1/jobs", Some(&body)).expect("submit");
+                    assert_eq!(status, 201, "{resp}");
+                    let v: serde_json::Value = serde_json::from_str(&resp).expect("json");
+                    v["id"].as_str().expect("id").to_owned()
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    let (a, b) = (submit(pa), submit(pb));
+    let mut acknowledged: Vec<String> = a
+        .join()
+        .expect("a")
+        .into_iter()
+        .chain(b.join().expect("b"))
+        .collect();
+    acknowledged.sort();
+
+    // Both dispatchers schedule from the shared queue; the hubs take their due jobs from
+    // either dispatcher, both hubs asking both dispatchers at once.
+    let mut taken: Vec<String> = Vec::new();
+    let t0 = Instant::now();
+    let mut round = 0;
+    while taken.len() < acknowledged.len() && t0.elapsed() < Duration::from_secs(60) {
+        beat(round);
+        let handles: Vec<_> = tokens
+            .iter()
+            .flat_map(|(name, token)| {
+                ports.iter().map(move |&port| {
+                    let (name, token) = (name.to_string(), token.clone());
+                    std::thread::spawn(move || {
+                        let (status, resp) = http_as(
+                            port,
+                            "POST",
+                            &format!("/v1/hubs/{name}/jobs/take"),
+                            Some(&token),
+                            None,
+                        )
+                        .expect("take");
+                        assert_eq!(status, 200, "{resp}");
+                        let v: serde_json::Value = serde_json::from_str(&resp).expect("json");
+                        v.as_array()
+                            .expect("array")
+                            .iter()
+                            .map(|j| j["id"].as_str().expect("id").to_owned())
+                            .collect::<Vec<_>>()
+                    })
+                })
+            })
+            .collect();
+        for h in handles {
+            taken.extend(h.join().expect("take thread"));
+        }
+        round += 1;
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let mut unique = taken.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), taken.len(), "a job was handed to a hub twice");
+    assert_eq!(
+        unique, acknowledged,
+        "every acknowledged job, and nothing else, was handed out"
+    );
+
+    // The ledger agrees: each job was taken from the queue once, and is dispatched.
+    let mut claimed_by = std::collections::BTreeSet::new();
+    for id in &acknowledged {
+        let (status, resp) = http(pb, "GET", &format!("/v1/jobs/{id}"), None).expect("get");
+        assert_eq!(status, 200, "{resp}");
+        let v: serde_json::Value = serde_json::from_str(&resp).expect("json");
+        assert_eq!(
+            (v["state"].as_str(), v["attempts"].as_i64()),
+            (Some("dispatched"), Some(1)),
+            "{v}"
+        );
+        claimed_by.insert(v["claimed_by"].as_str().unwrap_or("").to_owned());
+    }
+    println!(
+        "two dispatchers: {} jobs, each handed out once; scheduled by {} replica(s)",
+        acknowledged.len(),
+        claimed_by.len()
+    );
 }
