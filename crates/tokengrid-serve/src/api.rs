@@ -313,6 +313,8 @@ pub struct AppState {
     pub client: HttpClient,
     recent: Mutex<VecDeque<String>>,
     jobs_acknowledged: AtomicU64,
+    /// Served requests on their way to the ledger (written in batches by a background task).
+    served: tokio::sync::mpsc::UnboundedSender<crate::store::RequestRow>,
     /// When the last on-demand refresh started, ms since the Unix epoch.
     last_refresh_ms: tokio::sync::Mutex<i64>,
     /// This replica's id (claims in the ledger).
@@ -324,7 +326,10 @@ impl AppState {
     /// heartbeat.
     pub async fn new(ledger: Ledger, config: Config) -> Result<Arc<Self>, ApiError> {
         Policy::named(&config.policy).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        let (served, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(write_served(ledger.clone(), rx));
         let st = Arc::new(AppState {
+            served,
             ledger,
             admin_hash: hash_token(&config.admin_token),
             hubs: RwLock::new(Arc::new(Registry::default())),
@@ -339,6 +344,13 @@ impl AppState {
         });
         st.refresh().await?;
         Ok(st)
+    }
+
+    /// Queues a served request for the ledger.
+    pub fn record_served(&self, row: crate::store::RequestRow) {
+        if self.served.send(row).is_err() {
+            tracing::warn!("the ledger writer has stopped; a served request was not recorded");
+        }
     }
 
     /// [`AppState::refresh`] for a request naming a hub this replica does not know, at most
@@ -464,6 +476,22 @@ impl AppState {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         recent.push_front(format!("{model} -> {hub} ({prompt} + {output} tokens)"));
         recent.truncate(20);
+    }
+}
+
+/// Writes served requests to the ledger in batches: whatever has queued up while the last batch
+/// was written goes in one transaction (up to 1,000 rows), so a busy proxy costs one commit per
+/// batch rather than one fsync per request.
+async fn write_served(
+    ledger: Ledger,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<crate::store::RequestRow>,
+) {
+    let mut batch = Vec::new();
+    while rx.recv_many(&mut batch, 1000).await > 0 {
+        if let Err(e) = ledger.record_requests(&batch).await {
+            tracing::warn!(error = %e, rows = batch.len(), "recording served requests failed");
+        }
+        batch.clear();
     }
 }
 

@@ -336,14 +336,7 @@ impl Tee {
             complete,
             latency_ms: elapsed.as_secs_f64() * 1e3,
         };
-        let st = f.st;
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            rt.spawn(async move {
-                if let Err(e) = st.ledger.record_request(&row).await {
-                    tracing::warn!(error = %e, hub = %row.hub, "recording a served request failed");
-                }
-            });
-        }
+        f.st.record_served(row);
     }
 }
 

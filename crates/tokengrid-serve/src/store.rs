@@ -450,23 +450,33 @@ impl Ledger {
 
     /// Records a served request.
     pub async fn record_request(&self, r: &RequestRow) -> Result<(), StoreError> {
+        self.record_requests(std::slice::from_ref(r)).await
+    }
+
+    /// Records served requests in one transaction (one commit, one fsync, for the lot).
+    pub async fn record_requests(&self, rows: &[RequestRow]) -> Result<(), StoreError> {
         let sql = "INSERT INTO requests (hub, model, prompt_tokens, output_tokens, energy_j, cost, at_ms, status, usage_reported, complete, latency_ms) \
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
-        on!(self, |p| sqlx::query(sql)
-            .bind(&r.hub)
-            .bind(&r.model)
-            .bind(r.prompt_tokens)
-            .bind(r.output_tokens)
-            .bind(r.energy_j)
-            .bind(r.cost)
-            .bind(r.at_ms)
-            .bind(r.status)
-            .bind(i64::from(r.usage_reported))
-            .bind(i64::from(r.complete))
-            .bind(r.latency_ms)
-            .execute(p)
-            .await?
-            .rows_affected());
+        on!(self, |p| {
+            let mut tx = p.begin().await?;
+            for r in rows {
+                sqlx::query(sql)
+                    .bind(&r.hub)
+                    .bind(&r.model)
+                    .bind(r.prompt_tokens)
+                    .bind(r.output_tokens)
+                    .bind(r.energy_j)
+                    .bind(r.cost)
+                    .bind(r.at_ms)
+                    .bind(r.status)
+                    .bind(i64::from(r.usage_reported))
+                    .bind(i64::from(r.complete))
+                    .bind(r.latency_ms)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        });
         Ok(())
     }
 
