@@ -314,7 +314,7 @@ pub struct AppState {
     recent: Mutex<VecDeque<String>>,
     jobs_acknowledged: AtomicU64,
     /// Served requests on their way to the ledger (written in batches by a background task).
-    served: tokio::sync::mpsc::UnboundedSender<crate::store::RequestRow>,
+    served: tokio::sync::mpsc::UnboundedSender<Served>,
     /// When the last on-demand refresh started, ms since the Unix epoch.
     last_refresh_ms: tokio::sync::Mutex<i64>,
     /// This replica's id (claims in the ledger).
@@ -348,8 +348,17 @@ impl AppState {
 
     /// Queues a served request for the ledger.
     pub fn record_served(&self, row: crate::store::RequestRow) {
-        if self.served.send(row).is_err() {
+        if self.served.send(Served::Row(row)).is_err() {
             tracing::warn!("the ledger writer has stopped; a served request was not recorded");
+        }
+    }
+
+    /// Waits until every served request queued so far is in the ledger (at shutdown, and in
+    /// tests).
+    pub async fn flush_served(&self) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.served.send(Served::Flush(tx)).is_ok() {
+            let _ = rx.await;
         }
     }
 
@@ -482,17 +491,36 @@ impl AppState {
 /// Writes served requests to the ledger in batches: whatever has queued up while the last batch
 /// was written goes in one transaction (up to 1,000 rows), so a busy proxy costs one commit per
 /// batch rather than one fsync per request.
-async fn write_served(
-    ledger: Ledger,
-    mut rx: tokio::sync::mpsc::UnboundedReceiver<crate::store::RequestRow>,
-) {
+async fn write_served(ledger: Ledger, mut rx: tokio::sync::mpsc::UnboundedReceiver<Served>) {
     let mut batch = Vec::new();
+    let mut rows = Vec::new();
+    let mut flushes = Vec::new();
     while rx.recv_many(&mut batch, 1000).await > 0 {
-        if let Err(e) = ledger.record_requests(&batch).await {
-            tracing::warn!(error = %e, rows = batch.len(), "recording served requests failed");
+        for item in batch.drain(..) {
+            match item {
+                Served::Row(r) => rows.push(r),
+                Served::Flush(done) => flushes.push(done),
+            }
         }
-        batch.clear();
+        if !rows.is_empty()
+            && let Err(e) = ledger.record_requests(&rows).await
+        {
+            tracing::warn!(error = %e, rows = rows.len(), "recording served requests failed");
+        }
+        rows.clear();
+        for done in flushes.drain(..) {
+            let _ = done.send(());
+        }
     }
+}
+
+/// What the ledger writer receives.
+#[derive(Debug)]
+enum Served {
+    /// A served request to record.
+    Row(crate::store::RequestRow),
+    /// Answer once everything before has been written.
+    Flush(tokio::sync::oneshot::Sender<()>),
 }
 
 fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {

@@ -27,18 +27,32 @@ pub async fn schedule_queued(
             Ok(req) => decide(st, policy, &req, job.created_at_ms),
             Err(_) => None,
         };
-        match decision {
-            Some((hub, start_ms)) => {
-                st.ledger
-                    .update_job(&job.id, "scheduled", Some(&hub), Some(start_ms), now_ms())
-                    .await?
-            }
-            None => {
-                st.ledger
-                    .update_job(&job.id, "rejected", None, None, now_ms())
-                    .await?
-            }
+        let (state, hub, start) = match &decision {
+            Some((hub, start_ms)) => ("scheduled", Some(hub.as_str()), Some(*start_ms)),
+            None => ("rejected", None, None),
+        };
+        if !st
+            .ledger
+            .settle_claim(&job.id, &st.replica, state, hub, start, now_ms())
+            .await?
+        {
+            tracing::warn!(job = %job.id, "claim outlived its lease; another replica has the job");
         }
+    }
+    Ok(n)
+}
+
+/// How long a replica may hold a claimed job before settling it; past this the job goes back to
+/// the queue (the replica died or stalled between claiming and scheduling).
+pub const CLAIM_LEASE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Puts back in the queue jobs claimed longer ago than [`CLAIM_LEASE`] and never settled.
+pub async fn requeue_stale_claims(st: &Arc<AppState>) -> Result<u64, StoreError> {
+    let now = now_ms();
+    let lease = i64::try_from(CLAIM_LEASE.as_millis()).unwrap_or(i64::MAX);
+    let n = st.ledger.requeue_stale_claims(now - lease, now).await?;
+    if n > 0 {
+        tracing::warn!(jobs = n, "claims past their lease: jobs back in the queue");
     }
     Ok(n)
 }

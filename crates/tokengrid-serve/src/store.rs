@@ -381,6 +381,51 @@ impl Ledger {
         Ok(())
     }
 
+    /// Settles a job claimed by `replica`: moves it to `state` (with its hub and start) only if
+    /// it is still that replica's claim; `false` when the claim was lost (it outlived its lease
+    /// and went back to the queue).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn settle_claim(
+        &self,
+        id: &str,
+        replica: &str,
+        state: &str,
+        hub: Option<&str>,
+        start_at_ms: Option<i64>,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let sql = "UPDATE jobs SET state = $1, hub = $2, start_at_ms = $3, updated_at_ms = $4 \
+                   WHERE id = $5 AND state = 'claimed' AND claimed_by = $6";
+        let n = on!(self, |p| sqlx::query(sql)
+            .bind(state)
+            .bind(hub)
+            .bind(start_at_ms)
+            .bind(now_ms)
+            .bind(id)
+            .bind(replica)
+            .execute(p)
+            .await?
+            .rows_affected());
+        Ok(n == 1)
+    }
+
+    /// Puts back in the queue jobs claimed before `claimed_before_ms` and never settled (their
+    /// replica died or stalled). Returns how many.
+    pub async fn requeue_stale_claims(
+        &self,
+        claimed_before_ms: i64,
+        now_ms: i64,
+    ) -> Result<u64, StoreError> {
+        let sql = "UPDATE jobs SET state = 'queued', claimed_by = NULL, updated_at_ms = $1 \
+                   WHERE state = 'claimed' AND updated_at_ms < $2";
+        Ok(on!(self, |p| sqlx::query(sql)
+            .bind(now_ms)
+            .bind(claimed_before_ms)
+            .execute(p)
+            .await?
+            .rows_affected()))
+    }
+
     /// Hands hub `hub` its jobs that are due by `now_ms` (up to `limit`): each moves from
     /// `scheduled` to `dispatched` and is returned to exactly one caller, however many
     /// dispatcher replicas the hub asks at once.

@@ -82,6 +82,40 @@ async fn conformance(l: Ledger) {
             .is_empty()
     );
 
+    // A claim is settled only by its holder; one past its lease goes back to the queue and
+    // its late holder can no longer settle it.
+    assert!(
+        !l.settle_claim("j00", "b", "scheduled", Some("gansu"), Some(1), 5100)
+            .await
+            .expect("settle")
+    );
+    assert!(
+        l.settle_claim("j00", "a", "rejected", None, None, 5100)
+            .await
+            .expect("settle")
+    );
+    assert_eq!(
+        l.job("j00").await.expect("get").expect("job").state,
+        "rejected"
+    );
+    assert_eq!(
+        l.requeue_stale_claims(5000, 70_000).await.expect("stale"),
+        0,
+        "claimed at 5000: not before 5000"
+    );
+    assert_eq!(
+        l.requeue_stale_claims(5001, 70_000).await.expect("stale"),
+        39
+    );
+    assert!(
+        !l.settle_claim("j01", "a", "scheduled", Some("gansu"), Some(1), 70_001)
+            .await
+            .expect("late")
+    );
+    let back = l.claim_queued("a", 100, 71_000).await.expect("reclaim");
+    assert_eq!(back.len(), 39);
+    assert!(back.iter().all(|j| j.attempts == 2));
+
     // Scheduling a job records its hub and start.
     l.update_job("j07", "scheduled", Some("gansu"), Some(9000), 7000)
         .await
@@ -159,7 +193,7 @@ async fn conformance(l: Ledger) {
     assert_eq!((j11.state.as_str(), j11.hub), ("queued", None));
     let again = l.claim_queued("a", 10, 13_000).await.expect("claim");
     assert_eq!(again.len(), 1);
-    assert_eq!((again[0].id.as_str(), again[0].attempts), ("j11", 2));
+    assert_eq!((again[0].id.as_str(), again[0].attempts), ("j11", 3));
 
     let row = RequestRow {
         hub: "gansu".into(),

@@ -290,6 +290,7 @@ fn chat(stream: bool) -> String {
 /// Waits for the ledger to hold `n` served requests (they are written when a body ends).
 async fn ledger_rows(st: &AppState, n: usize) -> Vec<tokengrid_serve::store::RequestRow> {
     for _ in 0..100 {
+        st.flush_served().await;
         let rows = st.ledger.requests(100).await.expect("requests");
         if rows.len() >= n {
             return rows;

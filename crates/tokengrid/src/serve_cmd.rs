@@ -48,6 +48,9 @@ pub(crate) fn serve(a: ServeArgs) -> Result<(), Failure> {
                 if let Err(e) = jobs_state.refresh().await {
                     tracing::warn!(error = %e, "reading hubs from the ledger failed; will retry");
                 }
+                if let Err(e) = tokengrid_serve::jobs::requeue_stale_claims(&jobs_state).await {
+                    tracing::warn!(error = %e, "requeueing stale claims failed; will retry");
+                }
                 if let Err(e) = tokengrid_serve::jobs::requeue_from_down_hubs(&jobs_state).await {
                     tracing::warn!(error = %e, "moving jobs off silent hubs failed; will retry");
                 }
@@ -56,10 +59,14 @@ pub(crate) fn serve(a: ServeArgs) -> Result<(), Failure> {
                 }
             }
         });
-        axum::serve(listener, tokengrid_serve::app(state))
+        let served = axum::serve(listener, tokengrid_serve::app(state.clone()))
             .with_graceful_shutdown(shutdown())
             .await
-            .map_err(|e| Failure::Internal(e.into()))
+            .map_err(|e| Failure::Internal(e.into()));
+        // Every answer has ended by now: write what is still queued for the ledger.
+        state.flush_served().await;
+        tracing::info!("stopped");
+        served
     })
 }
 

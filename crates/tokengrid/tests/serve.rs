@@ -300,3 +300,145 @@ fn two_dispatchers_on_one_postgres_ledger_lose_no_job_and_hand_none_out_twice() 
         claimed_by.len()
     );
 }
+
+/// A response body fed from a channel, so the fake hub controls when each event goes out.
+struct ChannelBody(tokio::sync::mpsc::Receiver<axum::body::Bytes>);
+
+impl http_body::Body for ChannelBody {
+    type Data = axum::body::Bytes;
+    type Error = std::convert::Infallible;
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        self.get_mut()
+            .0
+            .poll_recv(cx)
+            .map(|b| b.map(|b| Ok(http_body::Frame::data(b))))
+    }
+}
+
+/// The events the slow fake hub streams; the last ones 1.5 s after the first.
+const SLOW_EVENTS: [&str; 4] = [
+    "data: {\"choices\":[{\"delta\":{\"content\":\"first\"}}]}\n\n",
+    "data: {\"choices\":[{\"delta\":{\"content\":\"after the signal\"}}]}\n\n",
+    "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":2}}\n\n",
+    "data: [DONE]\n\n",
+];
+
+/// A fake hub on a loopback port whose streamed answers take 1.5 s.
+fn slow_hub() -> (u16, tokio::runtime::Runtime) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let router = axum::Router::new().route(
+        "/v1/chat/completions",
+        axum::routing::post(|| async {
+            let (tx, rx) = tokio::sync::mpsc::channel(4);
+            tokio::spawn(async move {
+                let _ = tx.send(SLOW_EVENTS[0].into()).await;
+                tokio::time::sleep(Duration::from_millis(1500)).await;
+                for e in &SLOW_EVENTS[1..] {
+                    let _ = tx.send((*e).into()).await;
+                }
+            });
+            axum::http::Response::builder()
+                .header("content-type", "text/event-stream")
+                .body(axum::body::Body::new(ChannelBody(rx)))
+                .expect("response")
+        }),
+    );
+    rt.spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    (port, rt)
+}
+
+#[test]
+fn sigterm_finishes_the_answer_in_flight_and_records_it() {
+    let (hub_port, _hub) = slow_hub();
+    let dir = std::env::temp_dir().join(format!("tokengrid-sigterm-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let db = format!("sqlite://{}", dir.join("ledger.db").display());
+    let port = free_port();
+    let mut server = start(port, &db);
+    let body = format!(
+        "{{\"name\":\"gansu\",\"endpoint\":\"http://127.0.0.1:{hub_port}\",\"lat\":35.73,\"lon\":107.64,\"models\":[\"deepseek-v3\"],\"accelerators\":{{}},\"tariff_yuan_per_kwh\":0.4,\"pue\":1.2}}"
+    );
+    let (status, resp) =
+        http_as(port, "POST", "/v1/hubs", Some("secret"), Some(&body)).expect("register");
+    assert_eq!(status, 201, "{resp}");
+
+    // A streamed chat request; once its first event is here, SIGTERM the server.
+    let chat = "{\"model\":\"deepseek-v3\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let req = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{chat}",
+        chat.len()
+    );
+    s.write_all(req.as_bytes()).expect("send");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&got).contains("first") {
+        let n = s.read(&mut buf).expect("read");
+        assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    let pid = server.id().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    // The answer in flight still completes, whole.
+    s.read_to_end(&mut got).expect("rest of the answer");
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.contains("x-tokengrid-hub: gansu"), "{text}");
+    for e in SLOW_EVENTS {
+        assert!(text.contains(e.trim_end()), "missing {e:?} in {text}");
+    }
+    // Then the server stops on its own, cleanly.
+    let t0 = Instant::now();
+    let code = loop {
+        if let Some(st) = server.try_wait().expect("wait") {
+            break st.code();
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "still running after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(code, Some(0));
+    // The answer is in the ledger, with the usage the hub reported.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let rows = rt.block_on(async {
+        let l = tokengrid_serve::store::Ledger::connect(&db)
+            .await
+            .expect("ledger");
+        l.requests(10).await.expect("requests")
+    });
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(
+        (
+            rows[0].hub.as_str(),
+            rows[0].prompt_tokens,
+            rows[0].output_tokens
+        ),
+        ("gansu", 9, 2)
+    );
+    assert!(rows[0].complete && rows[0].usage_reported);
+}
