@@ -174,6 +174,13 @@ pub struct HubSpec {
     pub tariff_yuan_per_kwh: f64,
     /// PUE.
     pub pue: f64,
+    /// Tariff by local hour of day (24 values, yuan/kWh) where it varies (time-of-use): jobs
+    /// are deferred against it. Absent: `tariff_yuan_per_kwh` all day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tariff_by_hour: Option<Vec<f64>>,
+    /// The hub's local time offset from UTC, hours [default: 8, China Standard Time].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utc_offset_hours: Option<f64>,
 }
 
 impl HubSpec {
@@ -202,6 +209,17 @@ impl HubSpec {
         }
         if !(self.pue.is_finite() && self.pue >= 1.0) {
             return bad("pue must be >= 1.0".into());
+        }
+        if let Some(p) = &self.tariff_by_hour
+            && (p.len() != 24 || !p.iter().all(|x| x.is_finite() && *x >= 0.0))
+        {
+            return bad("tariff_by_hour must be 24 values >= 0 (local hours 0-23)".into());
+        }
+        if self
+            .utc_offset_hours
+            .is_some_and(|o| !(-12.0..=14.0).contains(&o))
+        {
+            return bad("utc_offset_hours must be within -12..14".into());
         }
         Ok(())
     }

@@ -117,7 +117,13 @@ impl Registry {
 pub struct LiveView {
     reg: Arc<Registry>,
     up: Vec<bool>,
+    /// Wall clock at the snapshot, s since the Unix epoch (the view's time 0).
+    now_unix_s: f64,
 }
+
+/// A hub's offset from UTC when its registration gives none, hours (China Standard Time; the
+/// hubs this tool was built for are in China).
+pub const DEFAULT_UTC_OFFSET_HOURS: f64 = 8.0;
 
 /// The nominal serving figures of a replica (see the module documentation).
 pub fn nominal_model() -> ModelSnapshot {
@@ -140,7 +146,11 @@ impl LiveView {
     /// The view of `reg` now: hubs silent past `timeout` (or reporting down) are down.
     pub fn new(reg: Arc<Registry>, timeout: Duration) -> Self {
         let up = reg.hubs.iter().map(|h| h.is_up(timeout)).collect();
-        LiveView { reg, up }
+        LiveView {
+            reg,
+            up,
+            now_unix_s: crate::api::now_ms() as f64 / 1e3,
+        }
     }
 
     /// A hub's OpenAI base URL.
@@ -232,13 +242,28 @@ impl ClusterView for LiveView {
         tokengrid_net::geo::propagation_rtt_ms(km) + tokengrid_net::geo::DEFAULT_EQUIPMENT_RTT_MS
     }
 
+    /// The price of the hub's local hour at `at_s` (s from now): the telemetry's price for the
+    /// current hour, the registered time-of-use profile for later ones (flat when none was
+    /// registered). Each forecast holds to the end of its local hour.
     fn forecast(&self, h: HubId, at_s: f64) -> Forecast {
-        let s = self.hub(h);
+        let (spec, _, _) = self.spec(h);
+        let offset_s = spec.utc_offset_hours.unwrap_or(DEFAULT_UTC_OFFSET_HOURS) * 3600.0;
+        let local = self.now_unix_s + offset_s;
+        let hour_now = (local / 3600.0).floor();
+        let hour_start = ((local + at_s) / 3600.0).floor();
+        let until_s = ((hour_start + 1.0) * 3600.0 - local).max(at_s + 1e-3);
+        let tariff = match &spec.tariff_by_hour {
+            Some(profile) if hour_start > hour_now => profile
+                .get((hour_start as i64).rem_euclid(24) as usize)
+                .copied()
+                .unwrap_or(spec.tariff_yuan_per_kwh),
+            _ => self.hub(h).tariff_now,
+        };
         Forecast {
-            tariff: s.tariff_now,
+            tariff,
             green_surplus_kw: 0.0,
             carbon_g_per_kwh: 0.0,
-            until_s: at_s + 3600.0,
+            until_s,
         }
     }
 

@@ -447,3 +447,88 @@ async fn a_silent_hub_leaves_rotation_and_its_jobs_move() {
         ("scheduled", Some("east"))
     );
 }
+
+#[tokio::test]
+async fn a_batch_job_waits_for_the_hubs_cheap_hours() {
+    let (st, app) = state().await;
+    // One hub, UTC+8, 0.1 yuan/kWh from 02:00 to 05:00 local, 1.0 otherwise.
+    let profile: Vec<f64> = (0..24)
+        .map(|h| if (2..5).contains(&h) { 0.1 } else { 1.0 })
+        .collect();
+    let body = serde_json::json!({
+        "name": "west", "endpoint": "http://127.0.0.1:1", "lat": 35.7, "lon": 107.6,
+        "models": ["deepseek-v3"], "accelerators": { "H800-SXM": 32 }, "tariff_yuan_per_kwh": 1.0,
+        "pue": 1.2, "tariff_by_hour": profile, "utc_offset_hours": 8.0
+    });
+    let (s, v) = call(
+        &app,
+        Method::POST,
+        "/v1/hubs",
+        Some(ADMIN),
+        Some(body.to_string()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = call(
+        &app,
+        Method::POST,
+        "/v1/jobs",
+        None,
+        Some(serde_json::json!({ "kind": "batch", "model": "deepseek-v3", "tokens": 10000, "deadline": "30h" }).to_string()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_str().expect("id").to_owned();
+    let before_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64;
+    tokengrid_serve::jobs::schedule_queued(&st, "cost-slo", 10)
+        .await
+        .expect("schedule");
+    let job = st.ledger.job(&id).await.expect("get").expect("job");
+    assert_eq!(job.state, "scheduled");
+    let start = job.start_at_ms.expect("start");
+    // Independently: local time now, and the next 02:00 local unless it is 02:00-05:00 now.
+    let hour_ms = 3_600_000i64;
+    let local = before_ms + 8 * hour_ms;
+    let hour = (local / hour_ms).rem_euclid(24);
+    if (2..5).contains(&hour) {
+        assert!(
+            (start - before_ms).abs() < 5_000,
+            "runs now: {start} vs {before_ms}"
+        );
+    } else {
+        let day_start = local - local.rem_euclid(24 * hour_ms);
+        let mut two = day_start + 2 * hour_ms;
+        if two <= local {
+            two += 24 * hour_ms;
+        }
+        let expected = two - 8 * hour_ms;
+        assert!(
+            (start - expected).abs() < 5_000,
+            "starts at the next 02:00 local: {start} vs {expected}"
+        );
+    }
+    // A profile that is not 24 values is refused.
+    let bad = serde_json::json!({
+        "name": "odd", "endpoint": "http://127.0.0.1:1", "lat": 35.7, "lon": 107.6,
+        "models": ["deepseek-v3"], "accelerators": {}, "tariff_yuan_per_kwh": 1.0, "pue": 1.2,
+        "tariff_by_hour": [0.1, 0.2]
+    });
+    let (s, v) = call(
+        &app,
+        Method::POST,
+        "/v1/hubs",
+        Some(ADMIN),
+        Some(bad.to_string()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        v["message"]
+            .as_str()
+            .expect("message")
+            .contains("tariff_by_hour")
+    );
+}
