@@ -196,12 +196,20 @@ fn origin(headers: &HeaderMap, default: (f64, f64)) -> Result<(f64, f64), ApiErr
     let Some(v) = headers.get("x-tokengrid-origin") else {
         return Ok(default);
     };
-    let bad = || {
-        ApiError::BadRequest(
-            "header x-tokengrid-origin must be \"LAT,LON\" in degrees (e.g. 31.23,121.47)".into(),
-        )
-    };
-    let s = v.to_str().map_err(|_| bad())?;
+    v.to_str()
+        .ok()
+        .and_then(|s| parse_lat_lon(s).ok())
+        .ok_or_else(|| {
+            ApiError::BadRequest(
+                "header x-tokengrid-origin must be \"LAT,LON\" in degrees (e.g. 31.23,121.47)"
+                    .into(),
+            )
+        })
+}
+
+/// Parses "LAT,LON" in degrees (latitude within -90..90, longitude within -180..180).
+pub fn parse_lat_lon(s: &str) -> Result<(f64, f64), String> {
+    let bad = || format!("\"{s}\" is not LAT,LON in degrees (e.g. 31.23,121.47)");
     let (a, b) = s.split_once(',').ok_or_else(bad)?;
     let lat: f64 = a.trim().parse().map_err(|_| bad())?;
     let lon: f64 = b.trim().parse().map_err(|_| bad())?;

@@ -370,6 +370,34 @@ async fn routing_follows_the_policy() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers["x-tokengrid-hub"], "gansu");
 
+    // Malformed routing headers: 400 with the error table's code, nothing forwarded.
+    for (k, v) in [
+        ("x-tokengrid-origin", "north"),
+        ("x-tokengrid-origin", "95,10"),
+        ("x-tokengrid-ttft-slo-ms", "-5"),
+        ("x-tokengrid-e2e-slo-ms", "soon"),
+    ] {
+        let r = send(
+            &c,
+            "POST",
+            format!("http://{d}/v1/chat/completions"),
+            None,
+            &[(k, v)],
+            chat(false),
+        )
+        .await;
+        let (status, _, body) = json_of(r).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("bad_request")),
+            "{k}: {v}"
+        );
+    }
+    assert_eq!(
+        sh.bodies.lock().expect("lock").len() + ga.bodies.lock().expect("lock").len(),
+        3
+    );
+
     // The ledger has each answer with the usage the hub reported, and the energy and cost the
     // energy model attributes: (20 x 0.065 + 5 x 0.221) J x PUE 1.2, at the hub's tariff.
     let rows = ledger_rows(&st, 3).await;

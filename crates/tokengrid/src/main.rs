@@ -162,19 +162,8 @@ struct ServeArgs {
     first_byte_timeout: std::time::Duration,
     /// Where clients are when a request carries no x-tokengrid-origin header: "LAT,LON"
     /// [default: Shanghai, 31.23,121.47].
-    #[arg(long, env = "TOKENGRID_ORIGIN", value_parser = parse_origin)]
+    #[arg(long, env = "TOKENGRID_ORIGIN", value_parser = tokengrid_serve::proxy::parse_lat_lon)]
     origin: Option<(f64, f64)>,
-}
-
-fn parse_origin(s: &str) -> Result<(f64, f64), String> {
-    let bad = || format!("\"{s}\" is not LAT,LON in degrees (e.g. 31.23,121.47)");
-    let (a, b) = s.split_once(',').ok_or_else(bad)?;
-    let lat: f64 = a.trim().parse().map_err(|_| bad())?;
-    let lon: f64 = b.trim().parse().map_err(|_| bad())?;
-    if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
-        return Err(bad());
-    }
-    Ok((lat, lon))
 }
 
 #[derive(Debug, clap::Args)]
