@@ -9,6 +9,22 @@ use tokengrid_sim::report::HubReport;
 /// The western hubs of the East Data, West Computing plan (for the east/west utilization rows).
 pub const WEST: [&str; 4] = ["inner-mongolia", "guizhou", "gansu", "ningxia"];
 
+/// A duration given in ms, in the unit a reader takes in at a glance: "850 ms", "12.5 s",
+/// "4.2 min", "7.9 h"; "-" for none (0, e.g. training, which has no latency).
+pub fn duration(ms: f64) -> String {
+    if ms.is_nan() || ms <= 0.0 {
+        "-".to_owned()
+    } else if ms < 10_000.0 {
+        format!("{ms:.0} ms")
+    } else if ms < 600_000.0 {
+        format!("{:.1} s", ms / 1e3)
+    } else if ms < 7_200_000.0 {
+        format!("{:.1} min", ms / 60e3)
+    } else {
+        format!("{:.1} h", ms / 3_600e3)
+    }
+}
+
 /// A compact summary of one run.
 pub fn summary(r: &Report, currency: &str) -> String {
     let mut out = String::new();
@@ -32,8 +48,11 @@ pub fn summary(r: &Report, currency: &str) -> String {
     );
     let _ = writeln!(
         out,
-        "  latency    TTFT p50 {:.0} ms, p99 {:.0} ms; end-to-end p50 {:.0} ms, p99 {:.0} ms (interactive classes)",
-        q.ttft_ms.p50, q.ttft_ms.p99, q.e2e_ms.p50, q.e2e_ms.p99
+        "  latency    TTFT p50 {}, p99 {}; end-to-end p50 {}, p99 {} (interactive classes)",
+        duration(q.ttft_ms.p50),
+        duration(q.ttft_ms.p99),
+        duration(q.e2e_ms.p50),
+        duration(q.e2e_ms.p99)
     );
     let e = &r.energy;
     let _ = writeln!(
@@ -69,19 +88,25 @@ pub fn summary(r: &Report, currency: &str) -> String {
     let _ = writeln!(
         out,
         "{:<24} {:>9} {:>6} {:>10} {:>9} {:>9} {:>10}",
-        "hub", "requests", "util", "kWh", "cost", "kg CO2", "wait ms"
+        "hub", "requests", "util", "kWh", "cost", "kg CO2", "mean wait"
     );
     for h in &r.hubs {
         let _ = writeln!(
             out,
-            "{:<24} {:>9} {:>5.1}% {:>10.1} {:>9.2} {:>9.1} {:>10.1}",
+            "{:<24} {:>9} {:>5.1}% {:>10.1} {:>9.2} {:>9.1} {:>10}",
             h.name,
             h.requests,
             h.utilization * 100.0,
             h.energy_kwh,
             h.cost,
             h.carbon_kg,
-            h.mean_wait_ms
+            if h.requests == 0 {
+                "-".to_owned()
+            } else if h.mean_wait_ms < 1.0 {
+                format!("{:.2} ms", h.mean_wait_ms)
+            } else {
+                duration(h.mean_wait_ms)
+            }
         );
     }
     let _ = writeln!(out);
@@ -93,13 +118,13 @@ pub fn summary(r: &Report, currency: &str) -> String {
     for c in &r.classes {
         let _ = writeln!(
             out,
-            "{:<12} {:>9} {:>7.2}% {:>8.0}ms {:>8.0}ms {:>8.0}ms",
+            "{:<12} {:>9} {:>7.2}% {:>10} {:>10} {:>10}",
             c.name,
             c.requests,
             c.slo_met_fraction * 100.0,
-            c.ttft_ms.p99,
-            c.e2e_ms.p50,
-            c.e2e_ms.p99
+            duration(c.ttft_ms.p99),
+            duration(c.e2e_ms.p50),
+            duration(c.e2e_ms.p99)
         );
     }
     let _ = writeln!(

@@ -3,6 +3,7 @@
 
 mod browser;
 mod html;
+mod text;
 
 use tokengrid_sim::Report;
 
