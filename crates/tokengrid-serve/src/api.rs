@@ -445,6 +445,16 @@ impl AppState {
             .collect()
     }
 
+    /// Names of the registered hubs out of rotation now.
+    pub fn hubs_down(&self) -> Vec<String> {
+        self.registry()
+            .hubs
+            .iter()
+            .filter(|h| !h.is_up(self.config.heartbeat_timeout))
+            .map(|h| h.spec.name.clone())
+            .collect()
+    }
+
     /// The policy name.
     pub fn policy(&self) -> &str {
         &self.config.policy

@@ -62,16 +62,13 @@ pub async fn requeue_stale_claims(st: &Arc<AppState>) -> Result<u64, StoreError>
 /// it is scheduled again elsewhere. Idempotent: several replicas may do it at once; each job is
 /// moved once and claiming stays exclusive.
 pub async fn requeue_from_down_hubs(st: &Arc<AppState>) -> Result<usize, StoreError> {
-    let up = st.hubs_up();
     let now = now_ms();
     let mut moved = 0;
-    for state in ["scheduled", "dispatched"] {
-        for job in st.ledger.jobs(Some(state), 10_000).await? {
-            let Some(hub) = job.hub.as_deref() else {
-                continue;
-            };
-            if !up.iter().any(|u| u == hub) && st.ledger.requeue(&job.id, hub, now).await? {
-                tracing::info!(job = %job.id, hub, "hub out of rotation: job back in the queue");
+    // Only the hubs out of rotation are looked at: one indexed query each.
+    for hub in st.hubs_down() {
+        for job in st.ledger.unfinished_at(&hub).await? {
+            if st.ledger.requeue(&job.id, &hub, now).await? {
+                tracing::info!(job = %job.id, hub = %hub, "hub out of rotation: job back in the queue");
                 moved += 1;
             }
         }

@@ -478,6 +478,19 @@ impl Ledger {
         Ok(n == 1)
     }
 
+    /// The unfinished jobs (scheduled or dispatched) of hub `hub`.
+    pub async fn unfinished_at(&self, hub: &str) -> Result<Vec<JobRow>, StoreError> {
+        let sql = format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE hub = $1 AND state IN ('scheduled', 'dispatched') ORDER BY created_at_ms, id"
+        );
+        Ok(on!(self, |p| {
+            let rows = sqlx::query(&sql).bind(hub).fetch_all(p).await?;
+            rows.iter()
+                .map(job_from)
+                .collect::<Result<Vec<_>, sqlx::Error>>()?
+        }))
+    }
+
     /// Puts a job that is `scheduled` or `dispatched` at `hub` back in the queue; `false` when
     /// it is no longer there (another replica moved it, or it finished).
     pub async fn requeue(&self, id: &str, hub: &str, now_ms: i64) -> Result<bool, StoreError> {
