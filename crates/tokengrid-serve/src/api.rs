@@ -31,6 +31,10 @@ use crate::view::{LiveHub, LiveView, Registry, Telemetry};
 /// Largest request body accepted, bytes.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
+/// Largest OpenAI request body the proxy accepts, bytes: long-context prompts (a 128 k-token
+/// context is about 0.5 MB of text) with room to spare.
+pub const PROXY_BODY_LIMIT: usize = 8 << 20;
+
 /// The API's errors: one table of status and stable code.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -49,8 +53,10 @@ pub enum ApiError {
     /// Already exists, or not in a state that allows this.
     #[error("{0}")]
     Conflict(String),
-    /// A body over [`BODY_LIMIT`].
-    #[error("request body over the {BODY_LIMIT}-byte limit")]
+    /// A body over [`BODY_LIMIT`] ([`PROXY_BODY_LIMIT`] for the OpenAI routes).
+    #[error(
+        "request body too large (limits: {BODY_LIMIT} bytes, {PROXY_BODY_LIMIT} for the OpenAI routes)"
+    )]
     TooLarge,
     /// No hub can take the work now.
     #[error("{0}")]
@@ -563,6 +569,11 @@ fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
 
 /// The router.
 pub fn app(state: Arc<AppState>) -> Router {
+    // The OpenAI routes carry whole prompts: their own, larger limit (the inner layer wins).
+    let openai = Router::new()
+        .route("/v1/chat/completions", post(chat_completions))
+        .route("/v1/completions", post(completions))
+        .layer(DefaultBodyLimit::max(PROXY_BODY_LIMIT));
     Router::new()
         .route("/", get(status_page))
         .route("/healthz", get(|| async { "ok\n" }))
@@ -571,11 +582,10 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/v1/hubs/{name}/telemetry", put(telemetry))
         .route("/v1/hubs/{name}/jobs/take", post(take_jobs))
         .route("/v1/dispatch", post(dispatch))
-        .route("/v1/chat/completions", post(chat_completions))
-        .route("/v1/completions", post(completions))
         .route("/v1/jobs", post(submit_job).get(list_jobs))
         .route("/v1/jobs/{id}", get(get_job))
         .route("/v1/jobs/{id}/state", put(finish_job))
+        .merge(openai)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
 }

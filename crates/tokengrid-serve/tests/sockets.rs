@@ -370,6 +370,50 @@ async fn routing_follows_the_policy() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers["x-tokengrid-hub"], "gansu");
 
+    // A long prompt (1 MB, over the control API's 64 KiB limit) is forwarded whole; a body over
+    // the proxy's 8 MiB limit is refused with 413.
+    let long = serde_json::json!({
+        "model": "deepseek-v3",
+        "messages": [{ "role": "user", "content": "w".repeat(1 << 20) }],
+        "max_tokens": 8
+    })
+    .to_string();
+    let r = send(
+        &c,
+        "POST",
+        format!("http://{d}/v1/chat/completions"),
+        None,
+        &[],
+        long.clone(),
+    )
+    .await;
+    let (status, headers, _) = json_of(r).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        headers["x-tokengrid-hub"], "gansu",
+        "no bound: the cheaper hub"
+    );
+    assert_eq!(
+        ga.bodies.lock().expect("lock").last(),
+        Some(&Bytes::from(long))
+    );
+    let huge =
+        serde_json::json!({ "model": "deepseek-v3", "prompt": "w".repeat(9 << 20) }).to_string();
+    let r = send(
+        &c,
+        "POST",
+        format!("http://{d}/v1/completions"),
+        None,
+        &[],
+        huge,
+    )
+    .await;
+    let (status, _, body) = json_of(r).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("too_large"))
+    );
+
     // Malformed routing headers: 400 with the error table's code, nothing forwarded.
     for (k, v) in [
         ("x-tokengrid-origin", "north"),
@@ -395,12 +439,12 @@ async fn routing_follows_the_policy() {
     }
     assert_eq!(
         sh.bodies.lock().expect("lock").len() + ga.bodies.lock().expect("lock").len(),
-        3
+        4
     );
 
     // The ledger has each answer with the usage the hub reported, and the energy and cost the
     // energy model attributes: (20 x 0.065 + 5 x 0.221) J x PUE 1.2, at the hub's tariff.
-    let rows = ledger_rows(&st, 3).await;
+    let rows = ledger_rows(&st, 4).await;
     let first = rows.last().expect("oldest");
     assert_eq!(
         (first.hub.as_str(), first.prompt_tokens, first.output_tokens),
@@ -414,7 +458,10 @@ async fn routing_follows_the_policy() {
         first.energy_j
     );
     assert!((first.cost - energy / 3.6e6 * 0.3).abs() < 1e-15);
-    let second = &rows[1];
+    let second = rows
+        .iter()
+        .find(|r| r.hub == "shanghai")
+        .expect("Shanghai's answer");
     assert!(
         (second.cost - energy / 3.6e6 * 0.9).abs() < 1e-15,
         "Shanghai's tariff"
@@ -433,12 +480,12 @@ async fn routing_follows_the_policy() {
     let (_, _, m) = json_of(r).await;
     let m = m.as_str().expect("text").to_owned();
     assert!(
-        m.contains("tokengrid_decisions_total{hub=\"gansu\",policy=\"cost-slo\"} 2"),
+        m.contains("tokengrid_decisions_total{hub=\"gansu\",policy=\"cost-slo\"} 3"),
         "{m}"
     );
     assert!(m.contains("tokengrid_decisions_total{hub=\"shanghai\",policy=\"cost-slo\"} 1"));
-    assert!(m.contains("tokengrid_proxied_requests_total{hub=\"gansu\",status=\"200\"} 2"));
-    assert!(m.contains("tokengrid_proxy_seconds_count 3"), "{m}");
+    assert!(m.contains("tokengrid_proxied_requests_total{hub=\"gansu\",status=\"200\"} 3"));
+    assert!(m.contains("tokengrid_proxy_seconds_count 4"), "{m}");
     assert!(m.contains("tokengrid_tokens_total{hub=\"shanghai\",kind=\"output\"} 5"));
 }
 
