@@ -26,6 +26,7 @@
 
 pub mod builtin;
 pub mod diag;
+pub mod policy;
 pub mod raw;
 pub mod scenario;
 mod validate;
@@ -33,6 +34,7 @@ mod validate;
 use std::path::{Path, PathBuf};
 
 pub use diag::{Diagnostic, Diagnostics, KeyPath};
+pub use policy::{BUILTIN_POLICIES, DEFAULT_POLICY, HARD_FILTERS, PolicyDef};
 pub use scenario::*;
 
 /// Why a scenario could not be loaded. Every variant is the user's to fix (exit code 2).

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
+use crate::policy::PolicyDef;
+
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -86,22 +88,6 @@ pub struct Scenario {
     pub links: Vec<Link>,
     /// The scenario's own scheduling policies.
     pub policies: Vec<PolicyDef>,
-}
-
-/// Filters every policy applies first: no policy may break a legal or physical constraint.
-pub const HARD_FILTERS: &[&str] = &["model", "up", "residency", "capacity"];
-
-/// A scheduling policy defined in a scenario (plugin names are checked by the scheduler).
-#[derive(Debug, Clone, PartialEq)]
-pub struct PolicyDef {
-    /// Name, used with `--policy`.
-    pub name: String,
-    /// Filters: the hard filters, then the ones the scenario lists.
-    pub filters: Vec<String>,
-    /// Score plugins and weights.
-    pub scores: Vec<(String, f64)>,
-    /// Whether deferrable work is shifted toward low carbon (else low cost).
-    pub carbon_objective: bool,
 }
 
 impl Scenario {

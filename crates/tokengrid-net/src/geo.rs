@@ -36,3 +36,22 @@ pub fn propagation_rtt_ms(route_km: f64) -> f64 {
 pub fn km_for_rtt_ms(rtt_ms: f64) -> f64 {
     (rtt_ms - DEFAULT_EQUIPMENT_RTT_MS).max(0.0) / 2.0 * FIBER_KM_PER_S / 1e3
 }
+
+/// A fiber route derived from geography, where no link is given.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DerivedRoute {
+    /// Route length: great-circle km x route factor.
+    pub route_km: f64,
+    /// Round-trip time: propagation over the route plus [`DEFAULT_EQUIPMENT_RTT_MS`], ms.
+    pub rtt_ms: f64,
+}
+
+/// The derived route between two points given as (latitude, longitude) in degrees. The one
+/// formula behind every derived link and every point-to-hub round trip.
+pub fn derived_route(a: (f64, f64), b: (f64, f64), route_factor: f64) -> DerivedRoute {
+    let route_km = great_circle_km(a.0, a.1, b.0, b.1) * route_factor;
+    DerivedRoute {
+        route_km,
+        rtt_ms: propagation_rtt_ms(route_km) + DEFAULT_EQUIPMENT_RTT_MS,
+    }
+}

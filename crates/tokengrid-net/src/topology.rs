@@ -5,7 +5,7 @@ use petgraph::algo::{astar, dijkstra};
 use petgraph::graph::{NodeIndex, UnGraph};
 use tokengrid_core::{HubId, LinkLength, RegionId, Scenario, Site};
 
-use crate::geo::{DEFAULT_EQUIPMENT_RTT_MS, great_circle_km, km_for_rtt_ms, propagation_rtt_ms};
+use crate::geo::{DEFAULT_EQUIPMENT_RTT_MS, derived_route, km_for_rtt_ms, propagation_rtt_ms};
 
 /// Bandwidth of a link derived from geography, Gbit/s.
 ///
@@ -107,14 +107,12 @@ impl Topology {
                 if joined.contains(&ordered(a, b)) {
                     continue;
                 }
-                let (la, lo_a) = s.site_lat_lon(a);
-                let (lb, lo_b) = s.site_lat_lon(b);
-                let route_km = great_circle_km(la, lo_a, lb, lo_b) * s.route_factor;
+                let route = derived_route(s.site_lat_lon(a), s.site_lat_lon(b), s.route_factor);
                 links.push(NetLink {
                     a,
                     b,
-                    route_km,
-                    rtt_ms: propagation_rtt_ms(route_km) + DEFAULT_EQUIPMENT_RTT_MS,
+                    route_km: route.route_km,
+                    rtt_ms: route.rtt_ms,
                     gbps: DERIVED_GBPS,
                     loss: DERIVED_LOSS,
                     deterministic: false,

@@ -17,8 +17,8 @@
 //!    normalised to 0..100 and weighted; ties go to the lowest hub id.
 //! 3. **Reserve**: the decision names the hub, the start time (time shifting toward cheap or
 //!    green hours for batch and training work) and, for a training job split across two hubs, the
-//!    network reservation. The scheduler never mutates state: the simulator or the service
-//!    commits the decision through [`Reserver`].
+//!    network reservation. The scheduler never mutates state: it returns a [`Decision`] and
+//!    the simulator or the service applies it to its own world.
 //!
 //! Policies see hubs only through [`ClusterView`], which the simulator and the live dispatcher
 //! each implement. Every decision can explain itself ([`Scheduler::explain`]).
@@ -27,21 +27,26 @@
 
 #![warn(missing_docs)]
 
+mod decision;
 pub mod estimate;
+pub mod facts;
 pub mod plan;
 pub mod plugin;
-pub mod policy;
+mod registry;
+mod scheduler;
+mod spec;
 pub mod static_view;
+mod training;
 pub mod view;
 pub mod work;
 
+pub use decision::{Decision, Explanation, HubLine, Placement, Split};
 pub use estimate::Objective;
 pub use plan::{Plan, plan};
 pub use plugin::{Candidate, FilterPlugin, Reason, ScorePlugin};
-pub use policy::{
-    DEFAULT_POLICY, Decision, Explanation, POLICY_NAMES, Placement, Policy, PolicyError,
-    PolicySpec, Registry, Reserver, Scheduler, Split,
-};
+pub use registry::{Policy, PolicyError, Registry};
+pub use scheduler::Scheduler;
+pub use spec::{DEFAULT_POLICY, POLICY_NAMES, PolicySpec, builtin_spec};
 pub use static_view::StaticView;
 pub use view::{ClusterView, Forecast, HubSnapshot, LinkSnapshot, ModelSnapshot, Origin};
 pub use work::{BatchJob, HubSet, InferenceRequest, TrainingJob, Work};

@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tokengrid_core::{AcceleratorId, HubId, ModelId};
+use tokengrid_core::{AcceleratorId, DEFAULT_ROUTE_FACTOR, HubId, ModelId};
+use tokengrid_net::geo::derived_route;
 use tokengrid_sched::view::*;
 
 use crate::api::HubSpec;
@@ -237,9 +238,7 @@ impl ClusterView for LiveView {
             Origin::Point { lat, lon } => (lat, lon),
             Origin::Region(_) => return 0.0,
         };
-        let km = tokengrid_net::geo::great_circle_km(lat, lon, spec.lat, spec.lon)
-            * tokengrid_core::DEFAULT_ROUTE_FACTOR;
-        tokengrid_net::geo::propagation_rtt_ms(km) + tokengrid_net::geo::DEFAULT_EQUIPMENT_RTT_MS
+        derived_route((lat, lon), (spec.lat, spec.lon), DEFAULT_ROUTE_FACTOR).rtt_ms
     }
 
     /// The price of the hub's local hour at `at_s` (s from now): the telemetry's price for the
@@ -283,11 +282,8 @@ impl ClusterView for LiveView {
 
     fn link(&self, a: HubId, b: HubId) -> LinkSnapshot {
         let (sa, sb) = (self.spec(a).0, self.spec(b).0);
-        let km = tokengrid_net::geo::great_circle_km(sa.lat, sa.lon, sb.lat, sb.lon)
-            * tokengrid_core::DEFAULT_ROUTE_FACTOR;
         LinkSnapshot {
-            rtt_ms: tokengrid_net::geo::propagation_rtt_ms(km)
-                + tokengrid_net::geo::DEFAULT_EQUIPMENT_RTT_MS,
+            rtt_ms: derived_route((sa.lat, sa.lon), (sb.lat, sb.lon), DEFAULT_ROUTE_FACTOR).rtt_ms,
             gbps: 100.0,
             loss: 1e-5,
             deterministic: false,

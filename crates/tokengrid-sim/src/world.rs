@@ -684,7 +684,7 @@ impl ClusterView for World {
 
     #[inline]
     fn rtt_ms(&self, from: Origin, h: HubId) -> f64 {
-        tokengrid_sched::static_view::rtt_from(&self.topo, self.hub_sites[h.index()], from, h)
+        tokengrid_sched::facts::rtt_from(&self.topo, self.hub_sites[h.index()], from, h)
     }
 
     #[inline]
@@ -762,7 +762,7 @@ impl ClusterView for World {
     }
 
     fn link(&self, a: HubId, b: HubId) -> LinkSnapshot {
-        tokengrid_sched::static_view::link_snapshot(&self.topo, a, b)
+        tokengrid_sched::facts::link_snapshot(&self.topo, a, b)
     }
 
     fn can_reserve(&self, a: HubId, b: HubId, gbps: f64, from_s: f64, to_s: f64) -> bool {

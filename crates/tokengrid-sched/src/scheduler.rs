@@ -1,0 +1,235 @@
+//! The scheduler loop: estimate every hub, filter, normalise and weight the scores, pick.
+//!
+//! For each unit of work the scheduler estimates every hub ([`crate::estimate`]), drops those a
+//! filter rejects, normalises each score plugin's costs over the remaining hubs to 0..100
+//! (100 = best), multiplies by the plugin's weight and sums. The highest total wins; ties go to
+//! the lowest hub id, so the same view and work always give the same decision.
+
+use tokengrid_core::HubId;
+
+use crate::decision::{Decision, Explanation, HubLine, Placement};
+use crate::estimate::candidate;
+use crate::plugin::{Candidate, Reason};
+use crate::registry::Policy;
+use crate::view::ClusterView;
+use crate::work::Work;
+
+/// Runs a policy, reusing its scratch space between decisions (no allocation per decision on
+/// the placement path).
+#[derive(Debug)]
+pub struct Scheduler {
+    policy: Policy,
+    cands: Vec<Candidate>,
+    feasible: Vec<usize>,
+    raw: Vec<f64>,
+    bounds: Vec<(f64, f64)>,
+    /// 100 / (hi - lo) per score plugin (0 when all hubs tie).
+    scale: Vec<f64>,
+    rejected: Vec<(HubId, Reason)>,
+}
+
+impl Scheduler {
+    /// A scheduler running `policy`.
+    pub fn new(policy: Policy) -> Self {
+        Scheduler {
+            policy,
+            cands: Vec::new(),
+            feasible: Vec::new(),
+            raw: Vec::new(),
+            bounds: Vec::new(),
+            scale: Vec::new(),
+            rejected: Vec::new(),
+        }
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Decides where `work` goes.
+    pub fn decide<V: ClusterView + ?Sized>(&mut self, view: &V, work: &Work<'_>) -> Decision {
+        self.run(view, work, None)
+    }
+
+    /// Decides and explains: every hub's filter verdict and scores.
+    pub fn explain<V: ClusterView + ?Sized>(
+        &mut self,
+        view: &V,
+        work: &Work<'_>,
+    ) -> (Decision, Explanation) {
+        let mut ex = Explanation {
+            policy: self.policy.name.clone(),
+            chosen: None,
+            hubs: Vec::new(),
+        };
+        let d = self.run(view, work, Some(&mut ex));
+        ex.chosen = d.hub();
+        (d, ex)
+    }
+
+    fn run<V: ClusterView + ?Sized>(
+        &mut self,
+        view: &V,
+        work: &Work<'_>,
+        mut ex: Option<&mut Explanation>,
+    ) -> Decision {
+        let n = view.hub_count();
+        self.cands.clear();
+        self.feasible.clear();
+        self.rejected.clear();
+        for i in 0..n {
+            let h = HubId(i as u32);
+            let c = candidate(view, work, h, self.policy.objective);
+            let verdict = self
+                .policy
+                .filters
+                .iter()
+                .try_for_each(|f| f.filter(work, &c));
+            match verdict {
+                Ok(()) => self.feasible.push(i),
+                Err(r) => self.rejected.push((h, r)),
+            }
+            if let Some(ex) = ex.as_deref_mut() {
+                ex.hubs.push(HubLine {
+                    hub: h,
+                    rejected: verdict.err(),
+                    scores: Vec::new(),
+                    total: 0.0,
+                });
+            }
+            self.cands.push(c);
+        }
+        if self.feasible.is_empty() {
+            if let Work::Training(t) = work
+                && t.splittable
+                && let Some(p) = crate::training::split_across_hubs(view, t, self.policy.objective)
+            {
+                return Decision::Place(p);
+            }
+            // SLOs are soft when nothing meets them: interactive work goes to the hub expected
+            // to answer first rather than being refused (hard constraints still hold).
+            if let Work::Inference(_) = work
+                && let Some(&(h, _)) = self
+                    .rejected
+                    .iter()
+                    .filter(|(_, r)| matches!(r, Reason::TtftSlo | Reason::E2eSlo))
+                    .min_by(|a, b| {
+                        let (ca, cb) = (&self.cands[a.0.index()], &self.cands[b.0.index()]);
+                        ca.e2e_ms.total_cmp(&cb.e2e_ms).then(a.0.cmp(&b.0))
+                    })
+            {
+                let c = &self.cands[h.index()];
+                return Decision::Place(Placement {
+                    hub: c.hub,
+                    start_s: c.start_s,
+                    end_s: c.end_s,
+                    cost: c.cost,
+                    carbon_kg: c.carbon_kg,
+                    split: None,
+                });
+            }
+            return Decision::Reject(std::mem::take(&mut self.rejected));
+        }
+        // Raw costs, per plugin, over feasible hubs.
+        let k = self.policy.scores.len();
+        let m = self.feasible.len();
+        self.raw.clear();
+        self.raw.resize(k * m, 0.0);
+        for (pi, (plugin, _)) in self.policy.scores.iter().enumerate() {
+            for (fi, &ci) in self.feasible.iter().enumerate() {
+                self.raw[pi * m + fi] = plugin.cost(work, &self.cands[ci]);
+            }
+        }
+        // Normalise each plugin to 0..100 (100 = lowest cost), weight, sum: O(plugins x hubs).
+        self.bounds.clear();
+        self.scale.clear();
+        for pi in 0..k {
+            let row = &self.raw[pi * m..(pi + 1) * m];
+            let (lo, hi) = row
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+                    (lo.min(x), hi.max(x))
+                });
+            self.bounds.push((lo, hi));
+            self.scale
+                .push(if hi > lo { 100.0 / (hi - lo) } else { 0.0 });
+        }
+        let mut best: Option<(f64, usize)> = None;
+        let plan_pick = self.plan_pick(work);
+        for fi in 0..m {
+            let mut total = 0.0;
+            for (pi, (plugin, weight)) in self.policy.scores.iter().enumerate() {
+                let x = self.raw[pi * m + fi];
+                let (lo, hi) = self.bounds[pi];
+                // 100 x (hi - x) / (hi - lo), with the division done once per plugin.
+                let norm = if hi > lo {
+                    ((hi - x) * self.scale[pi]).clamp(0.0, 100.0)
+                } else {
+                    100.0
+                };
+                total += weight * norm;
+                if let Some(ex) = ex.as_deref_mut() {
+                    let line = &mut ex.hubs[self.feasible[fi]];
+                    line.scores.push((plugin.name(), x, norm, *weight));
+                }
+            }
+            if let Some(ex) = ex.as_deref_mut() {
+                ex.hubs[self.feasible[fi]].total = total;
+            }
+            if best.is_none_or(|(b, _)| total > b) {
+                best = Some((total, fi));
+            }
+        }
+        let mut chosen = self.feasible[best.map_or(0, |(_, fi)| fi)];
+        if let Some(pick) = plan_pick.and_then(|shares| self.pick_by_shares(shares, work)) {
+            chosen = pick;
+        }
+        let c = &self.cands[chosen];
+        Decision::Place(Placement {
+            hub: c.hub,
+            start_s: c.start_s,
+            end_s: c.end_s,
+            cost: c.cost,
+            carbon_kg: c.carbon_kg,
+            split: None,
+        })
+    }
+
+    /// The plan's hub shares for this work, when the policy follows a plan.
+    fn plan_pick(&self, work: &Work<'_>) -> Option<Vec<(HubId, f64)>> {
+        let plan = self.policy.plan.as_ref()?;
+        let Work::Inference(r) = work else {
+            return None;
+        };
+        let (crate::view::Origin::Region(region), Some(class)) = (r.origin, r.class) else {
+            return None;
+        };
+        plan.shares(region, class, self.cands.first().map_or(0.0, |c| c.start_s))
+    }
+
+    /// Picks a feasible hub by the plan's shares with the work's random draw; `None` when no
+    /// planned hub is feasible.
+    fn pick_by_shares(&self, shares: Vec<(HubId, f64)>, work: &Work<'_>) -> Option<usize> {
+        let Work::Inference(r) = work else {
+            return None;
+        };
+        let ok: Vec<(usize, f64)> = shares
+            .iter()
+            .filter(|(h, s)| *s > 0.0 && self.feasible.contains(&h.index()))
+            .map(|(h, s)| (h.index(), *s))
+            .collect();
+        let total: f64 = ok.iter().map(|(_, s)| s).sum();
+        if total <= 0.0 {
+            return None;
+        }
+        let mut x = r.draw.clamp(0.0, 1.0 - 1e-12) * total;
+        for (i, s) in &ok {
+            if x < *s {
+                return Some(*i);
+            }
+            x -= s;
+        }
+        ok.last().map(|(i, _)| *i)
+    }
+}
