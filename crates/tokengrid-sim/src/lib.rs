@@ -23,6 +23,7 @@
 pub mod engine;
 pub mod report;
 pub mod sim;
+mod stats;
 pub mod workload;
 pub mod world;
 

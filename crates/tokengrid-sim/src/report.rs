@@ -6,6 +6,7 @@ use serde::Serialize;
 use tokengrid_core::{HubId, Scenario};
 
 use crate::engine::{Nanos, secs};
+use crate::stats::Stats;
 use crate::world::{STEP_S, World};
 
 /// Percentiles of a latency, ms.
@@ -265,40 +266,12 @@ impl Report {
     }
 }
 
-pub(crate) struct ClassInput<'a> {
-    pub(crate) requests: u64,
-    pub(crate) met: u64,
-    pub(crate) mean_wait_s: f64,
-    pub(crate) ttft: &'a Histogram<u64>,
-    pub(crate) e2e: &'a Histogram<u64>,
-}
-
-pub(crate) struct ReportInput<'a> {
-    pub(crate) s: &'a Scenario,
+/// What a run knows of itself besides its statistics.
+pub(crate) struct RunInfo<'a> {
     pub(crate) policy: &'a str,
     pub(crate) seed: u64,
-    pub(crate) world: &'a World,
+    /// When the last work finished (the end of the accounting window).
     pub(crate) end: Nanos,
-    pub(crate) arrived: u64,
-    pub(crate) completed: u64,
-    pub(crate) rejected: u64,
-    pub(crate) failed: u64,
-    pub(crate) redispatched: u64,
-    pub(crate) deferred: u64,
-    pub(crate) met: u64,
-    pub(crate) prompt_tokens: u64,
-    pub(crate) output_tokens: u64,
-    pub(crate) ttft: &'a Histogram<u64>,
-    pub(crate) e2e: &'a Histogram<u64>,
-    pub(crate) classes: Vec<ClassInput<'a>>,
-    pub(crate) hub_requests: &'a [u64],
-    pub(crate) hub_tokens: &'a [u64],
-    pub(crate) hub_wait_s: &'a [f64],
-    pub(crate) hub_waited: &'a [u64],
-    /// Completed requests per region per hub: `flows[region * hubs + hub]`.
-    pub(crate) flows: &'a [u64],
-    pub(crate) jobs: JobsReport,
-    pub(crate) faults: FaultsReport,
     pub(crate) events: u64,
     pub(crate) wall_s: f64,
 }
@@ -317,9 +290,8 @@ fn frac(a: u64, b: u64) -> f64 {
     if b == 0 { 0.0 } else { a as f64 / b as f64 }
 }
 
-pub(crate) fn build_report(i: ReportInput<'_>) -> Report {
-    let s = i.s;
-    let run_s = secs(i.end).max(1e-9);
+pub(crate) fn build_report(s: &Scenario, world: &World, st: &Stats, run: RunInfo<'_>) -> Report {
+    let run_s = secs(run.end).max(1e-9);
     let mut energy = Energy {
         it_kwh: 0.0,
         facility_kwh: 0.0,
@@ -331,7 +303,7 @@ pub(crate) fn build_report(i: ReportInput<'_>) -> Report {
     let mut hubs = Vec::with_capacity(s.hubs.len());
     let mut timeseries = Vec::new();
     for (hi, h) in s.hubs.iter().enumerate() {
-        let m = &i.world.meters[hi];
+        let m = &world.meters()[hi];
         let t = &m.total;
         energy.it_kwh += t.it_kwh;
         energy.facility_kwh += t.facility_kwh;
@@ -343,8 +315,8 @@ pub(crate) fn build_report(i: ReportInput<'_>) -> Report {
         let replicas = f64::from(m.total_replicas);
         hubs.push(HubReport {
             name: h.name.clone(),
-            requests: i.hub_requests[hi],
-            tokens: i.hub_tokens[hi],
+            requests: st.hub_requests[hi],
+            tokens: st.hub_tokens[hi],
             utilization: if replicas > 0.0 {
                 busy_s / (replicas * run_s)
             } else {
@@ -353,8 +325,8 @@ pub(crate) fn build_report(i: ReportInput<'_>) -> Report {
             energy_kwh: t.facility_kwh,
             cost: t.cost,
             carbon_kg: t.carbon_kg,
-            mean_wait_ms: if i.hub_waited[hi] > 0 {
-                i.hub_wait_s[hi] / i.hub_waited[hi] as f64 * 1e3
+            mean_wait_ms: if st.hub_waited[hi] > 0 {
+                st.hub_wait_s[hi] / st.hub_waited[hi] as f64 * 1e3
             } else {
                 0.0
             },
@@ -373,7 +345,7 @@ pub(crate) fn build_report(i: ReportInput<'_>) -> Report {
                 tariff: if d.grid_kwh > 0.0 {
                     d.cost / d.grid_kwh
                 } else {
-                    h.tariff_yuan_per_kwh.at(i.world.clock.hour(t0))
+                    h.tariff_yuan_per_kwh.at(world.clock().hour(t0))
                 },
                 cost: d.cost,
                 carbon_kg: d.carbon_kg,
@@ -391,27 +363,27 @@ pub(crate) fn build_report(i: ReportInput<'_>) -> Report {
             .total_cmp(&b.t_s)
             .then_with(|| hub_order(s, &a.hub).cmp(&hub_order(s, &b.hub)))
     });
-    let tokens = i.prompt_tokens + i.output_tokens;
+    let tokens = st.n.prompt_tokens + st.n.output_tokens;
     Report {
         scenario: s.name.clone(),
-        policy: i.policy.to_owned(),
-        seed: i.seed,
+        policy: run.policy.to_owned(),
+        seed: run.seed,
         mode: "discrete",
         simulated_s: run_s,
         requests: Requests {
-            total: i.arrived,
-            completed: i.completed,
-            rejected: i.rejected,
-            failed: i.failed,
-            slo_met_fraction: frac(i.met, i.arrived),
-            ttft_ms: pct(i.ttft),
-            e2e_ms: pct(i.e2e),
-            redispatched: i.redispatched,
-            deferred: i.deferred,
+            total: st.n.arrived,
+            completed: st.n.completed,
+            rejected: st.n.rejected,
+            failed: st.n.failed,
+            slo_met_fraction: frac(st.n.met, st.n.arrived),
+            ttft_ms: pct(&st.ttft),
+            e2e_ms: pct(&st.e2e),
+            redispatched: st.n.redispatched,
+            deferred: st.n.deferred,
         },
         tokens: Tokens {
-            prompt: i.prompt_tokens,
-            output: i.output_tokens,
+            prompt: st.n.prompt_tokens,
+            output: st.n.output_tokens,
         },
         energy,
         cost_per_million_tokens: if tokens > 0 {
@@ -423,7 +395,7 @@ pub(crate) fn build_report(i: ReportInput<'_>) -> Report {
         classes: s
             .classes
             .iter()
-            .zip(&i.classes)
+            .zip(&st.classes)
             .map(|(c, ci)| {
                 let (ttft_slo_ms, e2e_slo_ms) = match &c.kind {
                     tokengrid_core::ClassKind::Inference(inf) => (inf.ttft_slo_ms, inf.e2e_slo_ms),
@@ -436,9 +408,9 @@ pub(crate) fn build_report(i: ReportInput<'_>) -> Report {
                     name: c.name.clone(),
                     requests: ci.requests,
                     slo_met_fraction: frac(ci.met, ci.requests),
-                    mean_wait_ms: ci.mean_wait_s * 1e3,
-                    ttft_ms: pct(ci.ttft),
-                    e2e_ms: pct(ci.e2e),
+                    mean_wait_ms: ci.mean_wait_s() * 1e3,
+                    ttft_ms: pct(&ci.ttft),
+                    e2e_ms: pct(&ci.e2e),
                     ttft_slo_ms,
                     e2e_slo_ms,
                     e2e_cdf_ms: if ci.e2e.is_empty() {
@@ -458,7 +430,7 @@ pub(crate) fn build_report(i: ReportInput<'_>) -> Report {
             .enumerate()
             .flat_map(|(ri, r)| {
                 s.hubs.iter().enumerate().filter_map(move |(hi, h)| {
-                    let n = i.flows[ri * s.hubs.len() + hi];
+                    let n = st.flows[ri * s.hubs.len() + hi];
                     (n > 0).then(|| Flow {
                         region: r.name.clone(),
                         hub: h.name.clone(),
@@ -467,13 +439,23 @@ pub(crate) fn build_report(i: ReportInput<'_>) -> Report {
                 })
             })
             .collect(),
-        jobs: i.jobs,
-        faults: i.faults,
+        jobs: JobsReport {
+            arrived: st.n.jobs,
+            placed: st.n.jobs_placed,
+            split: st.n.jobs_split,
+            rejected: st.n.jobs_rejected,
+            failed: st.n.jobs_failed,
+            completed: st.n.jobs_done,
+        },
+        faults: FaultsReport {
+            hub_outages: st.n.hub_outages,
+            link_degradations: st.n.link_faults,
+        },
         engine: EngineReport {
-            events: i.events,
-            wall_seconds: i.wall_s,
-            events_per_second: if i.wall_s > 0.0 {
-                i.events as f64 / i.wall_s
+            events: run.events,
+            wall_seconds: run.wall_s,
+            events_per_second: if run.wall_s > 0.0 {
+                run.events as f64 / run.wall_s
             } else {
                 0.0
             },

@@ -1,0 +1,466 @@
+//! The simulated hubs: pools of replicas per (hub, model), their queues, continuous batching,
+//! training reservations, and energy accounting per hub per time step. The world is the
+//! simulator's [`ClusterView`]: the policy decides on exactly the state that is simulated.
+
+use std::cmp::Reverse;
+
+use tokengrid_core::{AcceleratorId, Batching, HubId, ModelId, Scenario};
+use tokengrid_energy::hourly::{Clock, HOUR_S};
+use tokengrid_energy::summary::default_context;
+use tokengrid_energy::{Draw, HubSupply, Replica as RooflineReplica};
+use tokengrid_net::Topology;
+use tokengrid_net::reserve::ReservationBook;
+
+use crate::engine::{Nanos, secs};
+
+/// Length of one accounting time step, s.
+pub const STEP_S: f64 = 900.0;
+
+mod meter;
+mod pool;
+mod view;
+
+pub use meter::StepAccount;
+pub(crate) use meter::{Booking, HubMeter};
+use pool::{Ord64, Pool, ReplicaFigures};
+
+/// Everything simulated about the hubs.
+#[derive(Debug, Clone)]
+pub struct World {
+    now: Nanos,
+    /// Local hour of day at `now`.
+    hour: usize,
+    /// Simulated times `[from, until)` over which `hour` holds.
+    hour_span: (Nanos, Nanos),
+    clock: Clock,
+    pools: Vec<Pool>,
+    /// Pool index by (hub, model): `pool_of[hub * models + model]`.
+    pool_of: Vec<Option<u32>>,
+    n_models: usize,
+    up: Vec<bool>,
+    meters: Vec<HubMeter>,
+    topo: Topology,
+    /// Round trip of each explicit link without faults, ms (the scenario's links come first
+    /// in the topology, so link `i` of the scenario is link `i` of the site graph).
+    base_rtt: Vec<f64>,
+    book: ReservationBook,
+    bookings: Vec<Vec<Booking>>,
+    training_capacity: Vec<Vec<(AcceleratorId, u32)>>,
+    tariff: Vec<[f64; 24]>,
+    carbon: Vec<[f64; 24]>,
+    pue: Vec<f64>,
+    hub_sites: Vec<(f64, f64)>,
+}
+
+impl World {
+    /// The hubs of `s`, idle, at time 0.
+    pub fn new(s: &Scenario) -> Self {
+        let clock = Clock::of(s);
+        let n_models = s.models.len();
+        let mut pools = Vec::new();
+        let mut pool_of = vec![None; s.hubs.len() * n_models];
+        for (hi, h) in s.hubs.iter().enumerate() {
+            let hub = HubId(hi as u32);
+            for &m in &h.models {
+                let model = s.model(m);
+                let acc = s.accelerator(model.accelerator);
+                let r = RooflineReplica::new(model, acc);
+                let ctx = default_context(s, m);
+                let slots = match h.batching {
+                    Batching::Continuous => r.kv_batch_limit(ctx).max(1),
+                    Batching::None => 1,
+                };
+                let step_s: Vec<f64> = (0..=slots)
+                    .map(|b| r.decode_step_s(b.max(1), ctx))
+                    .collect();
+                let n = s.replicas_at(hub, m);
+                pool_of[hi * n_models + m.index()] = Some(pools.len() as u32);
+                let figures = ReplicaFigures {
+                    prefill_tokens_per_s: r.prefill_tokens_per_s(),
+                    joules_per_prompt_token: r.joules_per_prompt_token(),
+                    joules_per_output_token: r.joules_per_output_token(slots, ctx),
+                    marginal_kw: f64::from(r.accelerators) * (acc.tdp_w - acc.idle_w) / 1000.0,
+                };
+                pools.push(Pool::new(hub, n, slots, step_s, figures, h.max_queue));
+            }
+        }
+        let meters = s
+            .hubs
+            .iter()
+            .enumerate()
+            .map(|(hi, h)| {
+                let idle_w: f64 = h
+                    .accelerators
+                    .iter()
+                    .map(|(a, n)| f64::from(*n) * s.accelerator(*a).idle_w)
+                    .sum();
+                let replicas = h.replicas.iter().map(|(_, n)| *n).sum();
+                let _ = hi;
+                HubMeter {
+                    supply: HubSupply::new(s, h),
+                    idle_kw: idle_w / 1000.0,
+                    busy_kw: 0.0,
+                    busy_replicas: 0,
+                    total_replicas: replicas,
+                    last: 0,
+                    total: Draw::default(),
+                    steps: Vec::new(),
+                    green_mw: tokengrid_energy::supply::green_mw(s, h).0,
+                    grid_cap_kw: h.grid_cap_mw * 1000.0,
+                }
+            })
+            .collect();
+        let topo = Topology::new(s);
+        let book = ReservationBook::new(&topo);
+        World {
+            now: 0,
+            hour: clock.hour(0.0),
+            hour_span: (0, 0),
+            clock,
+            pools,
+            pool_of,
+            n_models,
+            up: vec![true; s.hubs.len()],
+            meters,
+            book,
+            base_rtt: (0..s.links.len()).map(|i| topo.links[i].rtt_ms).collect(),
+            topo,
+            bookings: vec![Vec::new(); s.hubs.len()],
+            training_capacity: s
+                .hubs
+                .iter()
+                .enumerate()
+                .map(|(hi, h)| {
+                    h.accelerators
+                        .iter()
+                        .map(|(a, _)| (*a, s.training_accelerators_at(HubId(hi as u32), *a)))
+                        .collect()
+                })
+                .collect(),
+            tariff: s.hubs.iter().map(|h| h.tariff_yuan_per_kwh.0).collect(),
+            carbon: s.hubs.iter().map(|h| h.grid_carbon_g_per_kwh.0).collect(),
+            pue: s.hubs.iter().map(|h| h.pue).collect(),
+            hub_sites: s.hubs.iter().map(|h| (h.lat, h.lon)).collect(),
+        }
+    }
+
+    /// Simulated time now.
+    #[inline]
+    pub(crate) fn now(&self) -> Nanos {
+        self.now
+    }
+
+    /// The scenario's clock (local hours of the hubs' profiles).
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The energy meter of every hub, by hub index.
+    pub(crate) fn meters(&self) -> &[HubMeter] {
+        &self.meters
+    }
+
+    /// Whether hub `h` is in service.
+    pub(crate) fn is_up(&self, h: HubId) -> bool {
+        self.up[h.index()]
+    }
+
+    /// A hub fails or recovers (its work is moved off by [`World::evacuate`]).
+    pub(crate) fn set_up(&mut self, h: HubId, up: bool) {
+        self.up[h.index()] = up;
+    }
+
+    /// A request with `prompt` tokens was sent to `pool` and is on the network: its prefill is
+    /// counted in the pool's expected wait until it arrives.
+    pub(crate) fn send_prefill(&mut self, pool: usize, prompt: u32) {
+        let p = &mut self.pools[pool];
+        p.inflight_prefill_s += f64::from(prompt) / p.prefill_tokens_per_s;
+    }
+
+    /// A request sent with [`World::send_prefill`] reached its pool.
+    pub(crate) fn prefill_arrived(&mut self, pool: usize, prompt: u32) {
+        let p = &mut self.pools[pool];
+        p.inflight_prefill_s =
+            (p.inflight_prefill_s - f64::from(prompt) / p.prefill_tokens_per_s).max(0.0);
+    }
+
+    /// Service time of one request at full batch: its prefill and its output's decode steps, s.
+    pub(crate) fn service_s(&self, pool: usize, prompt: u32, output: u32) -> f64 {
+        let p = &self.pools[pool];
+        f64::from(prompt) / p.prefill_tokens_per_s + f64::from(output) * p.step(p.slots)
+    }
+
+    /// Puts request `id` in the pool's queue; `false` when the queue is at its bound.
+    pub(crate) fn enqueue(&mut self, pool: usize, id: u32) -> bool {
+        let p = &mut self.pools[pool];
+        if p.max_queue.is_some_and(|q| p.queue.len() as u32 >= q) {
+            return false;
+        }
+        p.queue.push_back(id);
+        true
+    }
+
+    /// The next waiting request of the pool, when a slot is free for it.
+    pub(crate) fn next_waiting(&mut self, pool: usize) -> Option<u32> {
+        let p = &mut self.pools[pool];
+        if p.free_slots == 0 {
+            return None;
+        }
+        p.queue.pop_front()
+    }
+
+    /// Puts back a request [`World::next_waiting`] gave out but that could not start.
+    pub(crate) fn keep_waiting(&mut self, pool: usize, id: u32) {
+        self.pools[pool].queue.push_front(id);
+    }
+
+    /// Whether a replica's completion event of `generation` is still the current one; if so
+    /// it is consumed (no event is pending for the replica any more).
+    pub(crate) fn replica_event(&mut self, pool: usize, replica: usize, generation: u32) -> bool {
+        let rep = &mut self.pools[pool].replicas[replica];
+        if rep.generation != generation {
+            return false;
+        }
+        rep.scheduled = None;
+        true
+    }
+
+    /// Link `link` of the scenario degrades (extra round trip, its loss) or recovers
+    /// (`extra_rtt_ms` 0 and the link's own loss). New decisions see the change.
+    pub(crate) fn set_link_condition(&mut self, link: usize, extra_rtt_ms: f64, loss: f64) {
+        let rtt = self.base_rtt[link] + extra_rtt_ms;
+        self.topo.set_link(link, rtt, loss);
+    }
+
+    /// Reserves bandwidth on a deterministic path; the reservation's id, or `None` when no
+    /// path has room.
+    pub(crate) fn reserve_path(&mut self, req: &tokengrid_net::reserve::Request) -> Option<u64> {
+        self.book.reserve(&self.topo, req).ok().map(|r| r.id)
+    }
+
+    /// Releases a reservation made by [`World::reserve_path`].
+    pub(crate) fn release_path(&mut self, id: u64) {
+        self.book.release(id);
+    }
+
+    /// The pool serving `m` at `h`.
+    #[inline]
+    pub(crate) fn pool_index(&self, h: HubId, m: ModelId) -> Option<usize> {
+        self.pool_of
+            .get(h.index() * self.n_models + m.index())
+            .copied()
+            .flatten()
+            .map(|p| p as usize)
+    }
+
+    /// Accounts energy up to `now` for hub `h` before its power changes.
+    fn touch(&mut self, h: usize, now: Nanos) {
+        self.meters[h].account(now);
+    }
+
+    /// A replica turned busy or idle.
+    fn set_busy(&mut self, pool: usize, busy: bool, now: Nanos) {
+        let h = self.pools[pool].hub.index();
+        self.touch(h, now);
+        let kw = self.pools[pool].marginal_kw;
+        let m = &mut self.meters[h];
+        if busy {
+            self.pools[pool].busy_replicas += 1;
+            m.busy_kw += kw;
+            m.busy_replicas += 1;
+        } else {
+            self.pools[pool].busy_replicas -= 1;
+            m.busy_kw = (m.busy_kw - kw).max(0.0);
+            m.busy_replicas -= 1;
+        }
+    }
+
+    /// Starts serving request `req` on the least-loaded replica with room; returns the replica
+    /// and the time its first token is out, or `None` when every replica is full.
+    pub(crate) fn join(
+        &mut self,
+        pool: usize,
+        req: u32,
+        prompt: u32,
+        output: u32,
+        now: Nanos,
+    ) -> Option<(usize, Nanos)> {
+        let p = &self.pools[pool];
+        let r = (0..p.replicas.len())
+            .filter(|&r| p.replicas[r].active < p.slots)
+            .min_by_key(|&r| (p.replicas[r].active, r))?;
+        let was_idle = p.replicas[r].active == 0;
+        if was_idle {
+            self.set_busy(pool, true, now);
+        }
+        let p = &mut self.pools[pool];
+        p.count_slots(now);
+        p.advance(r, now);
+        let prefill_s = f64::from(prompt) / p.prefill_tokens_per_s;
+        p.note_prefill(prefill_s, now);
+        let prefill = crate::engine::ns(prefill_s);
+        let rep = &mut p.replicas[r];
+        rep.resume_at = rep.resume_at.max(now) + prefill;
+        let finish = rep.counter + f64::from(output);
+        rep.seqs.push(Reverse((Ord64(finish), req)));
+        rep.active += 1;
+        p.free_slots -= 1;
+        p.room.set(None);
+        Some((r, p.replicas[r].resume_at))
+    }
+
+    /// When the replica's next completion is due, if an event must be scheduled for it: only
+    /// when none is pending or the pending one would fire too late (a pending event that fires
+    /// early finds nothing done and asks again). Bumps the generation when it does.
+    pub(crate) fn reschedule(&mut self, pool: usize, r: usize, now: Nanos) -> Option<(Nanos, u32)> {
+        let p = &mut self.pools[pool];
+        let t = p.next_completion(r, now)?;
+        let rep = &mut p.replicas[r];
+        if rep.scheduled.is_some_and(|s| s <= t) {
+            return None;
+        }
+        rep.generation = rep.generation.wrapping_add(1);
+        rep.scheduled = Some(t);
+        Some((t, rep.generation))
+    }
+
+    /// Pops the sequences of a replica that are done by `now`.
+    pub(crate) fn finish_due(&mut self, pool: usize, r: usize, now: Nanos, done: &mut Vec<u32>) {
+        let p = &mut self.pools[pool];
+        p.count_slots(now);
+        p.advance(r, now);
+        let rep = &mut p.replicas[r];
+        while let Some(&Reverse((Ord64(finish), req))) = rep.seqs.peek() {
+            if finish > rep.counter + 1e-6 {
+                break;
+            }
+            rep.seqs.pop();
+            rep.active -= 1;
+            p.free_slots += 1;
+            p.room.set(None);
+            done.push(req);
+        }
+        if rep.active == 0 {
+            rep.counter = 0.0;
+            self.set_busy(pool, false, now);
+        }
+    }
+
+    /// Records a finished request's service time (for expected-wait estimates).
+    pub(crate) fn observe_service(&mut self, pool: usize, service_s: f64) {
+        let p = &mut self.pools[pool];
+        p.served += 1;
+        let w = 1.0 / (p.served.min(1000) as f64);
+        p.mean_service_s += w * (service_s - p.mean_service_s);
+    }
+
+    /// Empties a hub (outage): every queued and running request id, replicas idle.
+    pub(crate) fn evacuate(&mut self, h: HubId, now: Nanos) -> Vec<u32> {
+        let mut out = Vec::new();
+        for pi in 0..self.pools.len() {
+            if self.pools[pi].hub != h {
+                continue;
+            }
+            self.pools[pi].count_slots(now);
+            out.extend(self.pools[pi].queue.drain(..));
+            for r in 0..self.pools[pi].replicas.len() {
+                let was_busy = self.pools[pi].replicas[r].active > 0;
+                let rep = &mut self.pools[pi].replicas[r];
+                out.extend(rep.seqs.drain().map(|Reverse((_, id))| id));
+                rep.active = 0;
+                rep.counter = 0.0;
+                rep.resume_at = now;
+                rep.generation = rep.generation.wrapping_add(1);
+                rep.scheduled = None;
+                if was_busy {
+                    self.set_busy(pi, false, now);
+                }
+            }
+            let p = &mut self.pools[pi];
+            p.free_slots = p.slots * p.replicas.len() as u32;
+            p.room.set(None);
+        }
+        out
+    }
+
+    /// Replica-seconds a request occupies: its prefill (which pauses the replica's batch) and
+    /// its share of the decode steps at full batch.
+    pub(crate) fn replica_seconds(&self, pool: usize, prompt: u32, output: u32) -> f64 {
+        let p = &self.pools[pool];
+        f64::from(prompt) / p.prefill_tokens_per_s
+            + f64::from(output) * p.step(p.slots) / f64::from(p.slots)
+    }
+
+    /// Books deferred work of `replica_s` replica-seconds into the hour of `start_s`. Returns how
+    /// long after `start_s` the job should leave, so that the hour's deferred jobs follow one
+    /// another across the pool's replicas instead of all arriving at once.
+    pub(crate) fn book_deferred(&mut self, pool: usize, start_s: f64, replica_s: f64) -> f64 {
+        let replicas = self.pools[pool].replicas.len() as f64;
+        let hour = (start_s / HOUR_S).floor().max(0.0) as usize;
+        let d = &mut self.pools[pool].deferred;
+        if d.len() <= hour {
+            d.resize(hour + 1, 0.0);
+        }
+        let before = d[hour];
+        d[hour] += replica_s;
+        if replicas > 0.0 {
+            before / replicas
+        } else {
+            0.0
+        }
+    }
+
+    /// Training accelerators: hold `n` at hub `h` over a window.
+    pub(crate) fn book_training(&mut self, h: HubId, b: Booking) {
+        self.bookings[h.index()].push(b);
+    }
+
+    /// A training job starts or stops drawing power at hub `h`.
+    pub(crate) fn training_power(&mut self, h: HubId, kw: f64, on: bool, now: Nanos) {
+        self.touch(h.index(), now);
+        let m = &mut self.meters[h.index()];
+        if on {
+            m.busy_kw += kw;
+        } else {
+            m.busy_kw = (m.busy_kw - kw).max(0.0);
+        }
+    }
+
+    /// Closes every meter and slot count at `end`.
+    pub(crate) fn close(&mut self, end: Nanos) {
+        for h in 0..self.meters.len() {
+            self.meters[h].account(end);
+        }
+        for p in &mut self.pools {
+            p.count_slots(end);
+        }
+    }
+
+    /// Records queue lengths at a step boundary.
+    pub(crate) fn sample_queues(&mut self, step: usize) {
+        for p in &self.pools {
+            let m = &mut self.meters[p.hub.index()];
+            if m.steps.len() <= step {
+                m.steps.resize(step + 1, StepAccount::default());
+            }
+            m.steps[step].queue += p.queue.len() as u32;
+        }
+    }
+
+    fn hour_now(&self) -> usize {
+        self.hour
+    }
+
+    /// Moves the clock to `t` (and the cached local hour with it, recomputed only when `t`
+    /// leaves the hour it was computed for).
+    #[inline]
+    pub(crate) fn set_now(&mut self, t: Nanos) {
+        self.now = t;
+        if t < self.hour_span.0 || t >= self.hour_span.1 {
+            let at = secs(t);
+            self.hour = self.clock.hour(at);
+            let to_next = tokengrid_energy::hourly::to_next_hour(self.clock.local_s(at));
+            self.hour_span = (t, t.saturating_add(crate::engine::ns(to_next)));
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! One model's serving at one hub: its replicas' continuous batches, its queue and the load
+//! figures the policy reads.
+
+use std::cell::Cell;
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BinaryHeap, VecDeque};
+
+use tokengrid_core::HubId;
+
+use crate::engine::{Nanos, secs};
+
+/// A float with a total order, for heaps.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Ord64(pub(crate) f64);
+impl Eq for Ord64 {}
+impl PartialOrd for Ord64 {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Ord64 {
+    fn cmp(&self, o: &Self) -> Ordering {
+        self.0.total_cmp(&o.0)
+    }
+}
+
+/// One replica: a continuous batch whose sequences all advance one token per decode step.
+///
+/// `counter` counts decode steps done; a sequence that joins at counter `c` with `n` output
+/// tokens finishes when the counter reaches `c + n`. The step time depends only on the batch
+/// size, which changes only when a sequence joins or leaves, so completions are computed, not
+/// stepped. A join pauses decoding while its prompt is prefilled (until `resume_at`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Replica {
+    pub(crate) active: u32,
+    pub(super) counter: f64,
+    pub(super) last: Nanos,
+    pub(crate) resume_at: Nanos,
+    pub(super) seqs: BinaryHeap<Reverse<(Ord64, u32)>>,
+    pub(crate) generation: u32,
+    /// When the pending completion event fires (`None` when there is none).
+    pub(crate) scheduled: Option<Nanos>,
+}
+
+/// One model's serving at one hub.
+#[derive(Debug, Clone)]
+pub(crate) struct Pool {
+    pub(crate) hub: HubId,
+    pub(crate) replicas: Vec<Replica>,
+    pub(crate) queue: VecDeque<u32>,
+    /// Sequences per replica.
+    pub(crate) slots: u32,
+    pub(crate) prefill_tokens_per_s: f64,
+    /// Decode step time by batch size (index 0 unused).
+    pub(super) step_s: Vec<f64>,
+    pub(crate) joules_per_prompt_token: f64,
+    pub(crate) joules_per_output_token: f64,
+    /// IT kW a replica adds when busy (over idle).
+    pub(crate) marginal_kw: f64,
+    pub(crate) max_queue: Option<u32>,
+    pub(crate) free_slots: u32,
+    pub(crate) busy_replicas: u32,
+    /// Prefill seconds of requests dispatched here but still on the network.
+    pub(crate) inflight_prefill_s: f64,
+    /// Exponentially decayed prefill seconds started (time constant `PREFILL_TAU_S`), and when
+    /// it was last decayed: the share of replica time spent prefilling lately.
+    pub(super) prefill_load: f64,
+    pub(super) prefill_load_at: Nanos,
+    /// Slot-seconds in use, and when last counted (for utilization).
+    pub(crate) slot_s: f64,
+    pub(super) slot_at: Nanos,
+    /// Expected service time of a request, s (running mean of observed ones).
+    pub(crate) mean_service_s: f64,
+    pub(super) served: u64,
+    /// Seconds of deferred work booked per absolute hour since the start.
+    pub(super) deferred: Vec<f64>,
+    /// 1 / (`PREFILL_TAU_S` x replicas): turns prefill load into a share of replica time.
+    pub(super) share_per_load_s: f64,
+    /// The replicas summed up for decisions; `None` after any replica's batch changed.
+    pub(super) room: Cell<Option<Room>>,
+}
+
+/// Load-independent serving figures of one replica, from the energy model.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ReplicaFigures {
+    /// Prefill tokens/s.
+    pub(super) prefill_tokens_per_s: f64,
+    /// IT J per prompt token.
+    pub(super) joules_per_prompt_token: f64,
+    /// IT J per output token at full batch.
+    pub(super) joules_per_output_token: f64,
+    /// IT kW a replica adds when busy (over idle).
+    pub(super) marginal_kw: f64,
+}
+
+/// Where a pool's replicas have room, summed up once per change of their batches rather than on
+/// every decision.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Room {
+    /// Earliest end of the queued prefills among replicas with room (`Nanos::MAX` when none).
+    pub(super) resume_at: Nanos,
+    /// Replicas with room.
+    pub(super) replicas: u32,
+    /// Whether one of them is idle.
+    pub(super) idle: bool,
+    /// Whether one of them is busy.
+    pub(super) busy: bool,
+}
+
+/// Time constant of the recent prefill share, s.
+pub(super) const PREFILL_TAU_S: f64 = 10.0;
+
+impl Pool {
+    /// `n` idle replicas of a model at `hub`, each serving up to `slots` sequences, whose decode
+    /// step at batch `b` takes `step_s[b]`.
+    pub(super) fn new(
+        hub: HubId,
+        n: u32,
+        slots: u32,
+        step_s: Vec<f64>,
+        figures: ReplicaFigures,
+        max_queue: Option<u32>,
+    ) -> Self {
+        Pool {
+            hub,
+            replicas: vec![Replica::default(); n as usize],
+            queue: VecDeque::new(),
+            slots,
+            prefill_tokens_per_s: figures.prefill_tokens_per_s,
+            joules_per_prompt_token: figures.joules_per_prompt_token,
+            joules_per_output_token: figures.joules_per_output_token,
+            marginal_kw: figures.marginal_kw,
+            max_queue,
+            free_slots: n * slots,
+            busy_replicas: 0,
+            inflight_prefill_s: 0.0,
+            prefill_load: 0.0,
+            prefill_load_at: 0,
+            slot_s: 0.0,
+            slot_at: 0,
+            mean_service_s: 0.01 + 200.0 * step_s[slots as usize],
+            served: 0,
+            deferred: Vec::new(),
+            share_per_load_s: 1.0 / (PREFILL_TAU_S * f64::from(n.max(1))),
+            room: Cell::new(None),
+            step_s,
+        }
+    }
+
+    /// Counts slot-seconds in use up to `now` (call before the number of free slots changes).
+    pub(super) fn count_slots(&mut self, now: Nanos) {
+        if now > self.slot_at {
+            let used = self.slots * self.replicas.len() as u32 - self.free_slots;
+            self.slot_s += f64::from(used) * secs(now - self.slot_at);
+            self.slot_at = now;
+        }
+    }
+
+    /// Adds `prefill_s` of prefill started at `now` to the recent prefill load.
+    pub(super) fn note_prefill(&mut self, prefill_s: f64, now: Nanos) {
+        let dt = secs(now.saturating_sub(self.prefill_load_at));
+        self.prefill_load = self.prefill_load * (-dt / PREFILL_TAU_S).exp() + prefill_s;
+        self.prefill_load_at = now;
+    }
+
+    /// Share of replica time spent prefilling lately (0..1). Between joins the load decays;
+    /// a linear bound of the exponential (1 - dt/tau <= e^(-dt/tau)... floored at 0) keeps this
+    /// cheap on the decision path and never leaves an idle pool looking busy.
+    pub(super) fn prefill_share(&self, now: Nanos) -> f64 {
+        if self.prefill_load == 0.0 {
+            return 0.0;
+        }
+        // Multiplications by constants only: this runs for every hub on every decision.
+        let dt = secs(now.saturating_sub(self.prefill_load_at));
+        let load = self.prefill_load * (1.0 - dt * (1.0 / PREFILL_TAU_S)).max(0.0);
+        (load * self.share_per_load_s).min(0.95)
+    }
+
+    /// Where the replicas have room (cached until a batch changes).
+    pub(super) fn room(&self) -> Room {
+        if let Some(r) = self.room.get() {
+            return r;
+        }
+        let mut room = Room {
+            resume_at: Nanos::MAX,
+            replicas: 0,
+            idle: false,
+            busy: false,
+        };
+        for r in self.replicas.iter().filter(|r| r.active < self.slots) {
+            room.resume_at = room.resume_at.min(r.resume_at);
+            room.replicas += 1;
+            if r.active == 0 {
+                room.idle = true;
+            } else {
+                room.busy = true;
+            }
+        }
+        self.room.set(Some(room));
+        room
+    }
+
+    #[inline]
+    pub(crate) fn step(&self, batch: u32) -> f64 {
+        let b = (batch as usize).clamp(1, self.step_s.len() - 1);
+        self.step_s[b]
+    }
+
+    /// Brings a replica's counter to `now`.
+    pub(super) fn advance(&mut self, r: usize, now: Nanos) {
+        let step = self.step(self.replicas[r].active);
+        let rep = &mut self.replicas[r];
+        let from = rep.last.max(rep.resume_at);
+        if rep.active > 0 && now > from {
+            rep.counter += secs(now - from) / step;
+        }
+        rep.last = now;
+    }
+
+    /// When the replica's next sequence finishes.
+    pub(super) fn next_completion(&self, r: usize, now: Nanos) -> Option<Nanos> {
+        let rep = &self.replicas[r];
+        let Reverse((Ord64(finish), _)) = *rep.seqs.peek()?;
+        let start = now.max(rep.resume_at);
+        let steps = (finish - rep.counter).max(0.0);
+        Some(start + crate::engine::ns(steps * self.step(rep.active)))
+    }
+}
