@@ -26,6 +26,7 @@
 
 pub mod builtin;
 pub mod diag;
+pub mod markup;
 pub mod policy;
 pub mod raw;
 pub mod scenario;

@@ -63,6 +63,7 @@ pub mod supply;
 pub mod tariff;
 
 pub use economics::Economics;
+pub use power::JOULES_PER_KWH;
 pub use roofline::{Efficiency, Precision, Replica};
 pub use supply::{Draw, HubSupply};
 pub use tariff::Tariff;

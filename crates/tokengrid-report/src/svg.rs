@@ -2,21 +2,7 @@
 
 use std::fmt::Write;
 
-/// Escapes text for XML content and attributes.
-pub(crate) fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub(crate) use tokengrid_core::markup::esc;
 
 /// A colour for series `i` (colour-blind-friendly palette).
 pub(crate) fn palette(i: usize) -> &'static str {

@@ -2,6 +2,8 @@
 
 use tokengrid_core::HubId;
 
+use tokengrid_energy::JOULES_PER_KWH;
+
 use crate::plugin::Candidate;
 use crate::view::{ClusterView, HubSnapshot, ModelSnapshot};
 use crate::work::{BatchJob, InferenceRequest, TrainingJob, Work};
@@ -17,9 +19,6 @@ pub enum Objective {
 
 /// How far ahead forecasts reach, s.
 pub const HORIZON_S: f64 = 48.0 * 3600.0;
-
-/// Joules per kWh.
-const J_PER_KWH: f64 = 3.6e6;
 
 fn blank(hub: HubId, snap: HubSnapshot, now: f64) -> Candidate {
     Candidate {
@@ -59,14 +58,22 @@ pub fn candidate<V: ClusterView + ?Sized>(
 }
 
 /// Prefill time, decode time (s) and facility energy (kWh) of a request of `prompt` and
-/// `output` tokens served as `m` describes, at a hub of power usage effectiveness `pue`. The
-/// simulator's estimates and the live dispatcher's accounting both use it.
+/// `output` tokens served as `m` describes, at a hub of power usage effectiveness `pue`. Every
+/// estimate of inference and batch work uses it.
 pub fn service(m: &ModelSnapshot, prompt: u32, output: u32, pue: f64) -> (f64, f64, f64) {
     let prefill_s = f64::from(prompt) / m.prefill_tokens_per_s;
     let decode_s = f64::from(output) * m.decode_s_per_token;
-    let it_j = f64::from(prompt) * m.joules_per_prompt_token
-        + f64::from(output) * m.joules_per_output_token;
-    (prefill_s, decode_s, it_j * pue * (1.0 / J_PER_KWH))
+    let kwh = facility_kwh(m, u64::from(prompt), u64::from(output), pue);
+    (prefill_s, decode_s, kwh)
+}
+
+/// Facility energy of serving `prompt` and `output` tokens as `m` describes, at a hub of power
+/// usage effectiveness `pue`, kWh. The estimates above and the live dispatcher's accounting of
+/// each answered request both use it.
+pub fn facility_kwh(m: &ModelSnapshot, prompt: u64, output: u64, pue: f64) -> f64 {
+    let it_j =
+        prompt as f64 * m.joules_per_prompt_token + output as f64 * m.joules_per_output_token;
+    it_j * pue * (1.0 / JOULES_PER_KWH)
 }
 
 fn inference<V: ClusterView + ?Sized>(

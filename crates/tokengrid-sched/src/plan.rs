@@ -360,7 +360,7 @@ fn class_at_hub(
     let load_s = prefill_s + output * step / f64::from(batch);
     // Marginal energy: (TDP - idle) share of busy power over that replica time.
     let marginal_w = f64::from(replica.accelerators) * (acc.tdp_w - acc.idle_w);
-    let kwh_marginal = marginal_w * load_s * hub.pue / 3.6e6;
+    let kwh_marginal = marginal_w * load_s * hub.pue / tokengrid_energy::JOULES_PER_KWH;
     Some(ClassAtHub {
         rtt_ms: rtt,
         load_s,

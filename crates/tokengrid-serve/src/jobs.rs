@@ -5,8 +5,10 @@ use std::sync::Arc;
 
 use tokengrid_sched::{BatchJob, Decision, Origin, Policy, Scheduler, TrainingJob, Work};
 
-use crate::api::{AppState, JobRequest, now_ms};
+use crate::clock::now_ms;
+use crate::state::AppState;
 use crate::store::StoreError;
+use crate::wire::{JobRequest, JobState};
 
 /// Nominal busy power of one accelerator for training cost estimates, W (H800 TDP,
 /// data/facts/accelerators.csv).
@@ -28,8 +30,8 @@ pub async fn schedule_queued(
             Err(_) => None,
         };
         let (state, hub, start) = match &decision {
-            Some((hub, start_ms)) => ("scheduled", Some(hub.as_str()), Some(*start_ms)),
-            None => ("rejected", None, None),
+            Some((hub, start_ms)) => (JobState::Scheduled, Some(hub.as_str()), Some(*start_ms)),
+            None => (JobState::Rejected, None, None),
         };
         if !st
             .ledger

@@ -2,29 +2,44 @@
 //!
 //! The live dispatcher: the same policies the simulator evaluates, deciding for real hubs.
 //!
-//! - [`store`]: the durable ledger (SQLite by default, PostgreSQL for several replicas);
-//! - [`view`]: the registry of hubs and their telemetry as the scheduler's `ClusterView`;
-//! - [`api`]: the HTTP API (hub registration and telemetry, dispatch decisions with their
-//!   explanation, jobs acknowledged only once written to the ledger, metrics, health, a status
-//!   page). `app(state)` builds the router without a socket.
+//! Its rooms, each depending only on those above it in this list:
 //!
+//! - [`wire`]: the request and response bodies of the HTTP API (a contract), job states;
+//! - [`store`]: the durable ledger (SQLite by default, PostgreSQL for several replicas);
+//! - `error`, `clock`, `auth`: the API's error table, wall-clock time, bearer tokens;
+//! - [`view`]: the registry of hubs and their telemetry as the scheduler's `ClusterView`;
+//! - [`metrics`]: counters and latency histograms for `GET /metrics`;
+//! - `upstream`: the pooled HTTP client that talks to hubs;
+//! - `state`: one replica's shared state ([`AppState`]) and its [`Config`];
 //! - [`proxy`]: the OpenAI-compatible front door (`/v1/chat/completions`, `/v1/completions`):
 //!   decided by the policy, forwarded to the chosen hub with failover to the next-ranked one
 //!   before the first byte, streamed back untouched, accounted in the ledger from the response's
 //!   usage;
-//! - [`jobs`]: the background loop that takes queued jobs from the ledger (each job by exactly one
-//!   replica), schedules them with the policy (possibly deferred to a cheaper hour) and puts a
-//!   silent hub's unfinished jobs back in the queue; hubs take their due jobs with
-//!   `POST /v1/hubs/{name}/jobs/take`;
-//! - [`metrics`]: counters and latency histograms for `GET /metrics`.
+//! - [`jobs`]: scheduling queued jobs (each by exactly one replica), possibly deferred to a
+//!   cheaper hour, and putting a silent hub's unfinished jobs back in the queue;
+//! - `routes`: the HTTP routes, one module per group; [`app`] builds the router without a
+//!   socket, so tests call it directly;
+//! - [`maintenance`]: the background loop and [`run`], which serves until shutdown.
 
 #![warn(missing_docs)]
 
-pub mod api;
+mod auth;
+mod clock;
+mod error;
 pub mod jobs;
+pub mod maintenance;
 pub mod metrics;
 pub mod proxy;
+mod routes;
+mod served;
+mod state;
 pub mod store;
+mod upstream;
 pub mod view;
+pub mod wire;
 
-pub use api::{AppState, Config, app};
+pub use error::{ApiError, BODY_LIMIT, PROXY_BODY_LIMIT};
+pub use maintenance::run;
+pub use routes::app;
+pub use state::{AppState, Config, DEFAULT_ORIGIN};
+pub use wire::JobState;

@@ -11,7 +11,7 @@
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Request, header};
@@ -20,48 +20,18 @@ use bytes::Bytes;
 use http_body::{Frame, SizeHint};
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 use tokengrid_core::HubId;
-use tokengrid_sched::{
-    ClusterView, Decision, Explanation, InferenceRequest, Origin, Reason, Scheduler, Work,
-};
+use tokengrid_energy::JOULES_PER_KWH;
+use tokengrid_sched::estimate::facility_kwh;
+use tokengrid_sched::{ClusterView, Decision, Explanation, ModelSnapshot, Reason};
 
-use crate::api::{ApiError, AppState, now_ms};
+use crate::clock::now_ms;
+use crate::error::ApiError;
+use crate::state::{AppState, Question};
 use crate::store::RequestRow;
-
-/// The HTTP client the proxy forwards with (HTTP/1.1, pooled keep-alive connections).
-pub type HttpClient = Client<HttpConnector, Full<Bytes>>;
-
-/// A client whose connection attempts give up after `connect_timeout`.
-pub fn client(connect_timeout: Duration) -> HttpClient {
-    let mut http = HttpConnector::new();
-    http.set_connect_timeout(Some(connect_timeout));
-    http.set_nodelay(true);
-    Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(90))
-        .build(http)
-}
-
-/// Which OpenAI endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Api {
-    /// `/v1/chat/completions`: `messages`.
-    Chat,
-    /// `/v1/completions`: `prompt`.
-    Completions,
-}
-
-impl Api {
-    fn path(self) -> &'static str {
-        match self {
-            Api::Chat => "/chat/completions",
-            Api::Completions => "/completions",
-        }
-    }
-}
+use crate::upstream::upstream_url;
+pub use crate::upstream::{Api, HttpClient, client};
 
 /// Output tokens assumed for a request that sets no `max_tokens` (the Azure conversation
 /// trace's mean of 211 generated tokens, data/llm_traces/SOURCE.md, rounded up).
@@ -168,16 +138,6 @@ pub fn ranked(decision: &Decision, ex: &Explanation) -> Vec<HubId> {
     out
 }
 
-/// The URL of `path` at a hub whose OpenAI base URL is `endpoint` (with or without `/v1`).
-pub fn upstream_url(endpoint: &str, api: Api) -> String {
-    let base = endpoint.trim_end_matches('/');
-    if base.ends_with("/v1") {
-        format!("{base}{}", api.path())
-    } else {
-        format!("{base}/v1{}", api.path())
-    }
-}
-
 /// Reads an optional numeric header; `Err` names it when it does not parse.
 fn header_f64(headers: &HeaderMap, name: &str) -> Result<Option<f64>, ApiError> {
     let Some(v) = headers.get(name) else {
@@ -227,10 +187,9 @@ struct Finish {
     model: String,
     prompt_estimate: u32,
     status: u16,
-    /// IT J per prompt and per output token at the hub, its PUE and the price of its marginal
-    /// kWh now (yuan; green share already netted out by the view).
-    j_prompt: f64,
-    j_output: f64,
+    /// The model's serving figures at the hub, its PUE and the price of its marginal kWh now
+    /// (yuan; green share already netted out by the view).
+    model_figures: ModelSnapshot,
     pue: f64,
     tariff: f64,
     arrived: Instant,
@@ -319,9 +278,9 @@ impl Tee {
         };
         let usage = self.scan.usage();
         let (prompt, output) = usage.unwrap_or((u64::from(f.prompt_estimate), 0));
-        let it_j = prompt as f64 * f.j_prompt + output as f64 * f.j_output;
-        let energy_j = it_j * f.pue;
-        let cost = energy_j / 3.6e6 * f.tariff;
+        let kwh = facility_kwh(&f.model_figures, prompt, output, f.pue);
+        let energy_j = kwh * JOULES_PER_KWH;
+        let cost = kwh * f.tariff;
         let elapsed = f.arrived.elapsed();
         f.st.metrics.proxy_total.observe(elapsed);
         f.st.metrics.hub(&f.hub, |c| {
@@ -408,26 +367,17 @@ pub async fn forward(
     let (lat, lon) = origin(&headers, st.config.origin)?;
     let ttft_slo_ms = header_f64(&headers, "x-tokengrid-ttft-slo-ms")?;
     let e2e_slo_ms = header_f64(&headers, "x-tokengrid-e2e-slo-ms")?;
-    let view = st.view();
-    let Some(model) = view.model_id(&req.model) else {
-        return Err(ApiError::NotFound(format!(
-            "no registered hub serves model \"{}\"",
-            req.model
-        )));
-    };
-    let work = Work::Inference(InferenceRequest {
-        model,
-        class: None,
-        origin: Origin::Point { lat, lon },
+    let answer = st.decide(&Question {
+        model: &req.model,
+        origin: (lat, lon),
         prompt_tokens: req.prompt_tokens,
         output_tokens: req.output_tokens,
         ttft_slo_ms,
         e2e_slo_ms,
-        residency: None,
-        draw: 0.5,
-    });
-    let (decision, ex) = st.with_scheduler(|s: &mut Scheduler| s.explain(&view, &work))?;
-    let order = ranked(&decision, &ex);
+    })?;
+    let (view, model) = (&answer.view, answer.model);
+    let (decision, ex) = (&answer.decision, &answer.explanation);
+    let order = ranked(decision, ex);
     if order.is_empty() {
         let reasons: Vec<String> = ex
             .hubs
@@ -482,7 +432,7 @@ pub async fn forward(
                 .await
             {
                 Ok(Ok(resp)) if !resp.status().is_server_error() => {
-                    return Ok(respond(&st, &view, h, model, &req, resp, arrived));
+                    return Ok(respond(&st, view, h, model, &req, resp, arrived));
                 }
                 Ok(Ok(resp)) => format!("answered {}", resp.status()),
                 Ok(Err(e)) => format!("connection failed: {e}"),
@@ -535,8 +485,7 @@ fn respond(
             model: req.model.clone(),
             prompt_estimate: req.prompt_tokens,
             status: parts.status.as_u16(),
-            j_prompt: m.joules_per_prompt_token,
-            j_output: m.joules_per_output_token,
+            model_figures: m,
             pue: snap.pue,
             tariff: snap.tariff_now,
             arrived,

@@ -8,6 +8,8 @@
 use std::str::FromStr;
 
 use serde::Serialize;
+
+use crate::wire::JobState;
 use sqlx::Row;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
@@ -39,8 +41,8 @@ pub struct JobRow {
     /// The submitted job, JSON.
     #[serde(skip)]
     pub spec: String,
-    /// queued | scheduled | dispatched | rejected.
-    pub state: String,
+    /// Where it is in its life.
+    pub state: JobState,
     /// The hub it goes to, once scheduled.
     pub hub: Option<String>,
     /// When it starts, ms since the Unix epoch.
@@ -134,7 +136,12 @@ where
         id: r.try_get("id")?,
         kind: r.try_get("kind")?,
         spec: r.try_get("spec")?,
-        state: r.try_get("state")?,
+        state: {
+            let name: String = r.try_get("state")?;
+            JobState::parse(&name).ok_or_else(|| {
+                sqlx::Error::Decode(format!("unknown job state \"{name}\" in the ledger").into())
+            })?
+        },
         hub: r.try_get("hub")?,
         start_at_ms: r.try_get("start_at_ms")?,
         created_at_ms: r.try_get("created_at_ms")?,
@@ -269,7 +276,7 @@ impl Ledger {
             .bind(&j.id)
             .bind(&j.kind)
             .bind(&j.spec)
-            .bind(&j.state)
+            .bind(j.state.as_str())
             .bind(&j.hub)
             .bind(j.start_at_ms)
             .bind(j.created_at_ms)
@@ -294,7 +301,11 @@ impl Ledger {
     }
 
     /// Jobs, optionally in one state, oldest first (at most `limit`).
-    pub async fn jobs(&self, state: Option<&str>, limit: i64) -> Result<Vec<JobRow>, StoreError> {
+    pub async fn jobs(
+        &self,
+        state: Option<JobState>,
+        limit: i64,
+    ) -> Result<Vec<JobRow>, StoreError> {
         let sql = match state {
             Some(_) => format!(
                 "SELECT {JOB_COLUMNS} FROM jobs WHERE state = $1 ORDER BY created_at_ms, id LIMIT $2"
@@ -304,7 +315,7 @@ impl Ledger {
         Ok(on!(self, |p| {
             let q = sqlx::query(&sql);
             let q = match state {
-                Some(s) => q.bind(s).bind(limit),
+                Some(s) => q.bind(s.as_str()).bind(limit),
                 None => q.bind(limit),
             };
             let rows = q.fetch_all(p).await?;
@@ -312,6 +323,15 @@ impl Ledger {
                 .map(job_from)
                 .collect::<Result<Vec<_>, sqlx::Error>>()?
         }))
+    }
+
+    /// The row lock a subquery takes before an update: on PostgreSQL, rows another replica is
+    /// updating are skipped rather than waited for; SQLite has one writer and needs none.
+    fn skip_locked(&self) -> &'static str {
+        match self {
+            Ledger::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+            Ledger::Sqlite(_) => "",
+        }
     }
 
     /// Takes up to `limit` queued jobs for replica `replica`, marking them `claimed`: each job is
@@ -322,55 +342,37 @@ impl Ledger {
         limit: i64,
         now_ms: i64,
     ) -> Result<Vec<JobRow>, StoreError> {
-        let rows = match self {
-            Ledger::Postgres(p) => {
-                let sql = format!(
-                    "UPDATE jobs SET state = 'claimed', claimed_by = $1, updated_at_ms = $2, attempts = attempts + 1 WHERE id IN \
-                     (SELECT id FROM jobs WHERE state = 'queued' ORDER BY created_at_ms, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
-                     RETURNING {JOB_COLUMNS}"
-                );
-                let rows = sqlx::query(&sql)
-                    .bind(replica)
-                    .bind(now_ms)
-                    .bind(limit)
-                    .fetch_all(p)
-                    .await?;
-                rows.iter()
-                    .map(job_from)
-                    .collect::<Result<Vec<_>, sqlx::Error>>()?
-            }
-            Ledger::Sqlite(p) => {
-                let sql = format!(
-                    "UPDATE jobs SET state = 'claimed', claimed_by = $1, updated_at_ms = $2, attempts = attempts + 1 WHERE id IN \
-                     (SELECT id FROM jobs WHERE state = 'queued' ORDER BY created_at_ms, id LIMIT $3) \
-                     RETURNING {JOB_COLUMNS}"
-                );
-                let rows = sqlx::query(&sql)
-                    .bind(replica)
-                    .bind(now_ms)
-                    .bind(limit)
-                    .fetch_all(p)
-                    .await?;
-                rows.iter()
-                    .map(job_from)
-                    .collect::<Result<Vec<_>, sqlx::Error>>()?
-            }
-        };
-        Ok(rows)
+        let sql = format!(
+            "UPDATE jobs SET state = 'claimed', claimed_by = $1, updated_at_ms = $2, attempts = attempts + 1 WHERE id IN \
+             (SELECT id FROM jobs WHERE state = 'queued' ORDER BY created_at_ms, id LIMIT $3{}) \
+             RETURNING {JOB_COLUMNS}",
+            self.skip_locked()
+        );
+        Ok(on!(self, |p| {
+            let rows = sqlx::query(&sql)
+                .bind(replica)
+                .bind(now_ms)
+                .bind(limit)
+                .fetch_all(p)
+                .await?;
+            rows.iter()
+                .map(job_from)
+                .collect::<Result<Vec<_>, sqlx::Error>>()?
+        }))
     }
 
     /// Moves a job to `state`, with its hub and start time.
     pub async fn update_job(
         &self,
         id: &str,
-        state: &str,
+        state: JobState,
         hub: Option<&str>,
         start_at_ms: Option<i64>,
         now_ms: i64,
     ) -> Result<(), StoreError> {
         let sql = "UPDATE jobs SET state = $1, hub = $2, start_at_ms = $3, updated_at_ms = $4 WHERE id = $5";
         on!(self, |p| sqlx::query(sql)
-            .bind(state)
+            .bind(state.as_str())
             .bind(hub)
             .bind(start_at_ms)
             .bind(now_ms)
@@ -389,7 +391,7 @@ impl Ledger {
         &self,
         id: &str,
         replica: &str,
-        state: &str,
+        state: JobState,
         hub: Option<&str>,
         start_at_ms: Option<i64>,
         now_ms: i64,
@@ -397,7 +399,7 @@ impl Ledger {
         let sql = "UPDATE jobs SET state = $1, hub = $2, start_at_ms = $3, updated_at_ms = $4 \
                    WHERE id = $5 AND state = 'claimed' AND claimed_by = $6";
         let n = on!(self, |p| sqlx::query(sql)
-            .bind(state)
+            .bind(state.as_str())
             .bind(hub)
             .bind(start_at_ms)
             .bind(now_ms)
@@ -435,14 +437,11 @@ impl Ledger {
         now_ms: i64,
         limit: i64,
     ) -> Result<Vec<JobRow>, StoreError> {
-        let lock = match self {
-            Ledger::Postgres(_) => " FOR UPDATE SKIP LOCKED",
-            Ledger::Sqlite(_) => "",
-        };
         let sql = format!(
             "UPDATE jobs SET state = 'dispatched', updated_at_ms = $1 WHERE id IN \
              (SELECT id FROM jobs WHERE state = 'scheduled' AND hub = $2 AND start_at_ms <= $1 \
-             ORDER BY start_at_ms, id LIMIT $3{lock}) AND state = 'scheduled' RETURNING {JOB_COLUMNS}"
+             ORDER BY start_at_ms, id LIMIT $3{}) AND state = 'scheduled' RETURNING {JOB_COLUMNS}",
+            self.skip_locked()
         );
         Ok(on!(self, |p| {
             let rows = sqlx::query(&sql)
@@ -463,12 +462,12 @@ impl Ledger {
         &self,
         id: &str,
         hub: &str,
-        state: &str,
+        state: JobState,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
         let sql = "UPDATE jobs SET state = $1, updated_at_ms = $2 WHERE id = $3 AND hub = $4 AND state = 'dispatched'";
         let n = on!(self, |p| sqlx::query(sql)
-            .bind(state)
+            .bind(state.as_str())
             .bind(now_ms)
             .bind(id)
             .bind(hub)

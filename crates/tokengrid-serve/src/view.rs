@@ -10,12 +10,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use tokengrid_core::{AcceleratorId, DEFAULT_ROUTE_FACTOR, HubId, ModelId};
 use tokengrid_net::geo::derived_route;
 use tokengrid_sched::view::*;
 
-use crate::api::HubSpec;
+use crate::clock::now_ms;
+use crate::wire::{HubSpec, Telemetry};
 
 /// Nominal prefill throughput of a replica, tokens/s.
 pub const NOMINAL_PREFILL_TOKENS_PER_S: f64 = 342_314.0;
@@ -27,34 +27,6 @@ pub const NOMINAL_J_PER_PROMPT_TOKEN: f64 = 0.065;
 pub const NOMINAL_J_PER_OUTPUT_TOKEN: f64 = 0.221;
 /// Nominal mean service time of a request, s (for wait estimates from queue depth).
 pub const NOMINAL_SERVICE_S: f64 = 6.0;
-
-/// What a hub pushes (`PUT /v1/hubs/{name}/telemetry`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Telemetry {
-    /// In service.
-    pub up: bool,
-    /// Requests waiting.
-    pub queue_depth: u32,
-    /// Replicas with room for another request.
-    pub free_replicas: u32,
-    /// Tariff now, yuan/kWh.
-    pub tariff_yuan_per_kwh: f64,
-    /// Share of its power that is green now (0..1).
-    pub green_fraction: f64,
-}
-
-impl Telemetry {
-    pub(crate) fn check(&self) -> Result<(), String> {
-        if !(self.tariff_yuan_per_kwh.is_finite() && self.tariff_yuan_per_kwh >= 0.0) {
-            return Err("tariff_yuan_per_kwh must be >= 0".into());
-        }
-        if !(0.0..=1.0).contains(&self.green_fraction) {
-            return Err("green_fraction must be within 0..1".into());
-        }
-        Ok(())
-    }
-}
 
 /// A registered hub.
 #[derive(Debug, Clone)]
@@ -73,7 +45,7 @@ pub struct LiveHub {
 impl LiveHub {
     /// In rotation: heard from within the timeout, and not reporting itself down.
     pub fn is_up(&self, timeout: Duration) -> bool {
-        let age_ms = crate::api::now_ms().saturating_sub(self.last_seen_ms);
+        let age_ms = now_ms().saturating_sub(self.last_seen_ms);
         age_ms <= i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX)
             && self.telemetry.is_none_or(|t| t.up)
     }
@@ -150,7 +122,7 @@ impl LiveView {
         LiveView {
             reg,
             up,
-            now_unix_s: crate::api::now_ms() as f64 / 1e3,
+            now_unix_s: now_ms() as f64 / 1e3,
         }
     }
 

@@ -258,7 +258,7 @@ async fn jobs_are_in_the_ledger_when_acknowledged() {
         .await
         .expect("ledger")
         .expect("stored before the 201");
-    assert_eq!(row.state, "queued");
+    assert_eq!(row.state, tokengrid_serve::JobState::Queued);
     let (s, v) = call(&app, Method::GET, &format!("/v1/jobs/{id}"), None, None).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["id"], id.as_str());
@@ -487,7 +487,7 @@ async fn a_batch_job_waits_for_the_hubs_cheap_hours() {
         .await
         .expect("schedule");
     let job = st.ledger.job(&id).await.expect("get").expect("job");
-    assert_eq!(job.state, "scheduled");
+    assert_eq!(job.state, tokengrid_serve::JobState::Scheduled);
     let start = job.start_at_ms.expect("start");
     // Independently: local time now, and the next 02:00 local unless it is 02:00-05:00 now.
     let hour_ms = 3_600_000i64;

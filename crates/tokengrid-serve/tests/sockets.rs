@@ -753,6 +753,6 @@ async fn a_hub_that_stops_heartbeating_leaves_rotation_and_its_jobs_move() {
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         st.ledger.job(&id).await.expect("get").expect("job").state,
-        "done"
+        tokengrid_serve::JobState::Done
     );
 }

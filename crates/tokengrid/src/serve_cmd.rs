@@ -1,7 +1,5 @@
 //! `tokengrid serve`: the live dispatcher.
 
-use std::time::Duration;
-
 use crate::{Failure, ServeArgs};
 
 pub(crate) fn serve(a: ServeArgs) -> Result<(), Failure> {
@@ -38,33 +36,9 @@ pub(crate) fn serve(a: ServeArgs) -> Result<(), Failure> {
             .await
             .map_err(|e| Failure::Input(format!("error: cannot listen on {}: {e}", a.listen)))?;
         tracing::info!(listen = %a.listen, db = %a.db, policy = %a.policy, "tokengrid dispatcher up");
-        // Schedule queued jobs in the background, every second.
-        let jobs_state = state.clone();
-        let policy = a.policy.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(1));
-            loop {
-                tick.tick().await;
-                if let Err(e) = jobs_state.refresh().await {
-                    tracing::warn!(error = %e, "reading hubs from the ledger failed; will retry");
-                }
-                if let Err(e) = tokengrid_serve::jobs::requeue_stale_claims(&jobs_state).await {
-                    tracing::warn!(error = %e, "requeueing stale claims failed; will retry");
-                }
-                if let Err(e) = tokengrid_serve::jobs::requeue_from_down_hubs(&jobs_state).await {
-                    tracing::warn!(error = %e, "moving jobs off silent hubs failed; will retry");
-                }
-                if let Err(e) = tokengrid_serve::jobs::schedule_queued(&jobs_state, &policy, 100).await {
-                    tracing::warn!(error = %e, "scheduling queued jobs failed; will retry");
-                }
-            }
-        });
-        let served = axum::serve(listener, tokengrid_serve::app(state.clone()))
-            .with_graceful_shutdown(shutdown())
+        let served = tokengrid_serve::run(listener, state, shutdown())
             .await
             .map_err(|e| Failure::Internal(e.into()));
-        // Every answer has ended by now: write what is still queued for the ledger.
-        state.flush_served().await;
         tracing::info!("stopped");
         served
     })

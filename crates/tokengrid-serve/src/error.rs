@@ -1,0 +1,110 @@
+//! The API's errors: one table of HTTP status and stable code, and the body limits they name.
+//! Internal details are logged, never sent to the client.
+
+use axum::Json;
+use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use crate::wire::ErrorBody;
+
+/// Largest request body accepted, bytes.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// Largest OpenAI request body the proxy accepts, bytes: long-context prompts (a 128 k-token
+/// context is about 0.5 MB of text) with room to spare.
+pub const PROXY_BODY_LIMIT: usize = 8 << 20;
+
+/// The API's errors: one table of status and stable code.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Malformed or invalid input.
+    #[error("{0}")]
+    BadRequest(String),
+    /// No or malformed credentials.
+    #[error("missing or malformed bearer token")]
+    Unauthorized,
+    /// Credentials that do not grant this.
+    #[error("this token may not do that")]
+    Forbidden,
+    /// Nothing there.
+    #[error("{0}")]
+    NotFound(String),
+    /// Already exists, or not in a state that allows this.
+    #[error("{0}")]
+    Conflict(String),
+    /// A body over [`BODY_LIMIT`] ([`PROXY_BODY_LIMIT`] for the OpenAI routes).
+    #[error(
+        "request body too large (limits: {BODY_LIMIT} bytes, {PROXY_BODY_LIMIT} for the OpenAI routes)"
+    )]
+    TooLarge,
+    /// No hub can take the work now.
+    #[error("{0}")]
+    Unavailable(String),
+    /// Every hub tried failed.
+    #[error("{0}")]
+    BadGateway(String),
+    /// Our fault (details logged, not sent).
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "no_hub"),
+            ApiError::BadGateway(_) => (StatusCode::BAD_GATEWAY, "hub_failed"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.parts();
+        if let ApiError::Internal(detail) = &self {
+            tracing::error!(%detail, "internal error");
+        }
+        let body = ErrorBody {
+            code,
+            message: self.to_string(),
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(e: JsonRejection) -> Self {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::TooLarge;
+        }
+        ApiError::BadRequest(format!("invalid JSON body: {}", e.body_text()))
+    }
+}
+
+impl From<BytesRejection> for ApiError {
+    fn from(e: BytesRejection) -> Self {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::TooLarge;
+        }
+        ApiError::BadRequest(format!("unreadable body: {}", e.body_text()))
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(e: QueryRejection) -> Self {
+        ApiError::BadRequest(format!("invalid query: {}", e.body_text()))
+    }
+}

@@ -1,0 +1,89 @@
+//! Decisions: `POST /v1/dispatch` (the decision alone, explained) and the OpenAI front door
+//! (decided, then forwarded by [`crate::proxy`]).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::State;
+use axum::extract::rejection::{BytesRejection, JsonRejection};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use tokengrid_core::HubId;
+
+use crate::error::ApiError;
+use crate::proxy::{Api, forward};
+use crate::state::{AppState, Question};
+use crate::wire::{DispatchAnswer, DispatchRequest, Verdict};
+
+pub(super) async fn chat_completions(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    forward(st, Api::Chat, headers, body?).await
+}
+
+pub(super) async fn completions(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    forward(st, Api::Completions, headers, body?).await
+}
+
+pub(super) async fn dispatch(
+    State(st): State<Arc<AppState>>,
+    body: Result<Json<DispatchRequest>, JsonRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let started = Instant::now();
+    let Json(r) = body?;
+    if !(-90.0..=90.0).contains(&r.origin.lat) || !(-180.0..=180.0).contains(&r.origin.lon) {
+        return Err(ApiError::BadRequest(
+            "origin lat must be within -90..90 and lon within -180..180".into(),
+        ));
+    }
+    for slo in [r.ttft_slo_ms, r.e2e_slo_ms].into_iter().flatten() {
+        if !(slo.is_finite() && slo > 0.0) {
+            return Err(ApiError::BadRequest("SLOs must be > 0 ms".into()));
+        }
+    }
+    let answer = st.decide(&Question {
+        model: &r.model,
+        origin: (r.origin.lat, r.origin.lon),
+        prompt_tokens: r.prompt_tokens,
+        output_tokens: r.output_tokens,
+        ttft_slo_ms: r.ttft_slo_ms,
+        e2e_slo_ms: r.e2e_slo_ms,
+    })?;
+    let (view, decision) = (&answer.view, &answer.decision);
+    let name = |h: HubId| view.hub_name(h).to_owned();
+    let explanation: Vec<Verdict> = answer
+        .explanation
+        .hubs
+        .iter()
+        .map(|l| {
+            let verdict = match (l.rejected, Some(l.hub) == decision.hub()) {
+                (_, true) => "chosen".to_owned(),
+                (Some(reason), false) => reason.code().to_owned(),
+                (None, false) => "feasible".to_owned(),
+            };
+            Verdict {
+                hub: name(l.hub),
+                verdict,
+                score: l.total,
+            }
+        })
+        .collect();
+    let hub = decision.hub().map(name);
+    if let Some(h) = &hub {
+        st.note_decision(h, &r.model, r.prompt_tokens, r.output_tokens);
+    }
+    st.metrics.dispatch.observe(started.elapsed());
+    Ok(Json(DispatchAnswer {
+        hub,
+        policy: st.config.policy.clone(),
+        explanation,
+    }))
+}

@@ -1,0 +1,132 @@
+//! Hub registration, listing, telemetry and job handover.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+
+use crate::auth::{bearer, hash_token, new_token};
+use crate::clock::now_ms;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::HubRow;
+use crate::view::LiveHub;
+use crate::wire::{HubCreated, HubListing, HubSpec, TakeQuery, TakenJob, Telemetry};
+
+pub(super) async fn register(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Json<HubSpec>, JsonRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let token = bearer(&headers)?;
+    if hash_token(token) != st.admin_hash {
+        return Err(ApiError::Forbidden);
+    }
+    let Json(spec) = body?;
+    spec.check().map_err(ApiError::BadRequest)?;
+    let hub_token = new_token();
+    let row = HubRow {
+        name: spec.name.clone(),
+        spec: serde_json::to_string(&spec).map_err(|e| ApiError::Internal(e.to_string()))?,
+        token_hash: hash_token(&hub_token),
+    };
+    if !st.ledger.insert_hub(&row, now_ms()).await? {
+        return Err(ApiError::Conflict(format!(
+            "hub \"{}\" is already registered",
+            spec.name
+        )));
+    }
+    let name = spec.name.clone();
+    st.update_registry(|r| {
+        r.hubs.push(LiveHub {
+            spec,
+            token_hash: row.token_hash,
+            telemetry: None,
+            last_seen_ms: now_ms(),
+        });
+        r.index_models();
+    });
+    tracing::info!(hub = %name, "hub registered");
+    Ok((
+        StatusCode::CREATED,
+        Json(HubCreated {
+            name,
+            token: hub_token,
+        }),
+    ))
+}
+
+pub(super) async fn list(State(st): State<Arc<AppState>>) -> impl IntoResponse {
+    let timeout = st.config.heartbeat_timeout;
+    let hubs: Vec<HubListing> = st
+        .registry()
+        .hubs
+        .iter()
+        .map(|h| HubListing {
+            name: h.spec.name.clone(),
+            up: h.is_up(timeout),
+            endpoint: h.spec.endpoint.clone(),
+            models: h.spec.models.clone(),
+            lat: h.spec.lat,
+            lon: h.spec.lon,
+            telemetry: h.telemetry,
+            seconds_since_heard: (now_ms() - h.last_seen_ms).max(0) as f64 / 1e3,
+        })
+        .collect();
+    Json(hubs)
+}
+
+pub(super) async fn telemetry(
+    State(st): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Result<Json<Telemetry>, JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    let token = bearer(&headers)?;
+    let hash = hash_token(token);
+    let Json(t) = body?;
+    t.check().map_err(ApiError::BadRequest)?;
+    st.authenticate_hub(&name, &hash).await?;
+    let now = now_ms();
+    // In the ledger first: replicas sharing it see the heartbeat on their next refresh.
+    let json = serde_json::to_string(&t).map_err(|e| ApiError::Internal(e.to_string()))?;
+    st.ledger.set_telemetry(&name, &json, now).await?;
+    st.update_registry(|r| {
+        if let Some(hub) = r.hubs.iter_mut().find(|h| h.spec.name == name) {
+            hub.telemetry = Some(t);
+            hub.last_seen_ms = now;
+        }
+    });
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A hub takes its jobs that are due (scheduled to it, start time reached): each is handed to
+/// exactly one caller and becomes `dispatched`.
+pub(super) async fn take_jobs(
+    State(st): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    q: Result<Query<TakeQuery>, QueryRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let token = bearer(&headers)?;
+    st.authenticate_hub(&name, &hash_token(token)).await?;
+    let Query(q) = q?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::BadRequest("limit must be within 1..1000".into()));
+    }
+    let jobs = st.ledger.take_due(&name, now_ms(), limit).await?;
+    let out: Vec<TakenJob> = jobs
+        .into_iter()
+        .map(|j| TakenJob {
+            spec: serde_json::from_str(&j.spec).unwrap_or(serde_json::Value::Null),
+            id: j.id,
+            kind: j.kind,
+            start_at_ms: j.start_at_ms,
+        })
+        .collect();
+    Ok(Json(out))
+}

@@ -1,0 +1,38 @@
+//! The router: one module per route group.
+
+mod dispatch;
+mod hubs;
+mod jobs;
+mod ops;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post, put};
+
+use crate::error::{BODY_LIMIT, PROXY_BODY_LIMIT};
+use crate::state::AppState;
+
+/// The router.
+pub fn app(state: Arc<AppState>) -> Router {
+    // The OpenAI routes carry whole prompts: their own, larger limit (the inner layer wins).
+    let openai = Router::new()
+        .route("/v1/chat/completions", post(dispatch::chat_completions))
+        .route("/v1/completions", post(dispatch::completions))
+        .layer(DefaultBodyLimit::max(PROXY_BODY_LIMIT));
+    Router::new()
+        .route("/", get(ops::status_page))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(ops::metrics))
+        .route("/v1/hubs", post(hubs::register).get(hubs::list))
+        .route("/v1/hubs/{name}/telemetry", put(hubs::telemetry))
+        .route("/v1/hubs/{name}/jobs/take", post(hubs::take_jobs))
+        .route("/v1/dispatch", post(dispatch::dispatch))
+        .route("/v1/jobs", post(jobs::submit).get(jobs::list))
+        .route("/v1/jobs/{id}", get(jobs::get))
+        .route("/v1/jobs/{id}/state", put(jobs::finish))
+        .merge(openai)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+}

@@ -1,0 +1,68 @@
+//! For operators: metrics, the status page.
+
+use std::fmt::Write;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{Html, IntoResponse};
+use tokengrid_core::markup::esc;
+
+use crate::state::AppState;
+
+pub(super) async fn metrics(State(st): State<Arc<AppState>>) -> impl IntoResponse {
+    let mut out = String::new();
+    st.metrics.render(&mut out, &st.config.policy);
+    out.push_str("# HELP tokengrid_jobs_acknowledged_total Jobs written to the ledger and acknowledged.\n# TYPE tokengrid_jobs_acknowledged_total counter\n");
+    let _ = writeln!(
+        out,
+        "tokengrid_jobs_acknowledged_total {}",
+        st.jobs_acknowledged.load(Ordering::Relaxed)
+    );
+    out.push_str(
+        "# HELP tokengrid_hub_up Whether a hub is in rotation.\n# TYPE tokengrid_hub_up gauge\n",
+    );
+    for h in st.registry().hubs.iter() {
+        let _ = writeln!(
+            out,
+            "tokengrid_hub_up{{hub=\"{}\"}} {}",
+            h.spec.name,
+            u8::from(h.is_up(st.config.heartbeat_timeout))
+        );
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+}
+
+pub(super) async fn status_page(State(st): State<Arc<AppState>>) -> impl IntoResponse {
+    let mut out = String::from(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"/><title>tokengrid</title></head><body><h1>tokengrid dispatcher</h1>",
+    );
+    let _ = write!(
+        out,
+        "<p>policy {}, replica {}</p><table><tr><th>hub</th><th>up</th><th>models</th><th>tariff</th></tr>",
+        esc(&st.config.policy),
+        esc(&st.replica)
+    );
+    for h in st.registry().hubs.iter() {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&h.spec.name),
+            h.is_up(st.config.heartbeat_timeout),
+            esc(&h.spec.models.join(", ")),
+            h.spec.tariff_yuan_per_kwh
+        );
+    }
+    out.push_str("</table><h2>Recent decisions</h2><ul>");
+    for d in st
+        .recent
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+    {
+        let _ = write!(out, "<li>{}</li>", esc(d));
+    }
+    out.push_str("</ul></body></html>");
+    Html(out)
+}

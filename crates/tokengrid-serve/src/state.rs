@@ -1,0 +1,356 @@
+//! The shared state of one dispatcher replica: its configuration, the hub registry, the ledger,
+//! the schedulers, metrics and the upstream client.
+
+use std::collections::VecDeque;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use tokengrid_sched::{Decision, Explanation, InferenceRequest, Origin, Policy, Scheduler, Work};
+
+use crate::auth::{hash_token, new_token};
+use crate::clock::now_ms;
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::served::{Served, write_served};
+use crate::store::Ledger;
+use crate::upstream::HttpClient;
+use crate::view::{LiveHub, LiveView, Registry};
+use crate::wire::{HubSpec, Telemetry};
+
+/// Where clients are assumed to be when a request does not say (`x-tokengrid-origin`):
+/// Shanghai, the Yangtze River Delta demand region of the built-in scenario (an assumption; set
+/// `--origin` to where the dispatcher's users are).
+pub const DEFAULT_ORIGIN: (f64, f64) = (31.23, 121.47);
+
+/// How a dispatcher replica runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Bearer token that may register hubs.
+    pub admin_token: String,
+    /// Policy for decisions.
+    pub policy: String,
+    /// A hub silent for longer leaves rotation.
+    pub heartbeat_timeout: Duration,
+    /// A hub that has not sent its response head within this is passed over.
+    pub first_byte_timeout: Duration,
+    /// A hub that does not accept a connection within this is passed over.
+    pub connect_timeout: Duration,
+    /// Clients' location when a request does not give one, degrees (lat, lon).
+    pub origin: (f64, f64),
+}
+
+impl Config {
+    /// Defaults: 30 s heartbeat timeout, 30 s to the first byte, 2 s to connect, clients in
+    /// Shanghai.
+    pub fn new(admin_token: &str, policy: &str) -> Self {
+        Config {
+            admin_token: admin_token.to_owned(),
+            policy: policy.to_owned(),
+            heartbeat_timeout: Duration::from_secs(30),
+            first_byte_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(2),
+            origin: DEFAULT_ORIGIN,
+        }
+    }
+}
+
+/// Shared state of one dispatcher replica.
+#[derive(Debug)]
+pub struct AppState {
+    /// The ledger.
+    pub ledger: Ledger,
+    /// How it runs.
+    pub config: Config,
+    pub(crate) admin_hash: String,
+    hubs: RwLock<Arc<Registry>>,
+    /// Schedulers ready to decide (each keeps its scratch space between decisions).
+    schedulers: Mutex<Vec<Scheduler>>,
+    /// Counters and latency histograms.
+    pub metrics: Metrics,
+    /// The client that forwards proxied requests.
+    pub client: HttpClient,
+    pub(crate) recent: Mutex<VecDeque<String>>,
+    pub(crate) jobs_acknowledged: AtomicU64,
+    /// Served requests on their way to the ledger (written in batches by a background task).
+    served: tokio::sync::mpsc::UnboundedSender<Served>,
+    /// When the last on-demand refresh started, ms since the Unix epoch.
+    last_refresh_ms: tokio::sync::Mutex<i64>,
+    /// This replica's id (claims in the ledger).
+    pub replica: String,
+}
+
+impl AppState {
+    /// State for a replica: hubs registered in the ledger are loaded with their latest
+    /// heartbeat.
+    pub async fn new(ledger: Ledger, config: Config) -> Result<Arc<Self>, ApiError> {
+        Policy::named(&config.policy).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        let (served, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(write_served(ledger.clone(), rx));
+        let st = Arc::new(AppState {
+            served,
+            ledger,
+            admin_hash: hash_token(&config.admin_token),
+            hubs: RwLock::new(Arc::new(Registry::default())),
+            schedulers: Mutex::new(Vec::new()),
+            metrics: Metrics::default(),
+            client: crate::proxy::client(config.connect_timeout),
+            config,
+            recent: Mutex::new(VecDeque::new()),
+            jobs_acknowledged: AtomicU64::new(0),
+            last_refresh_ms: tokio::sync::Mutex::new(0),
+            replica: new_token()[..12].to_owned(),
+        });
+        st.refresh().await?;
+        Ok(st)
+    }
+
+    /// Queues a served request for the ledger.
+    pub fn record_served(&self, row: crate::store::RequestRow) {
+        if self.served.send(Served::Row(row)).is_err() {
+            tracing::warn!("the ledger writer has stopped; a served request was not recorded");
+        }
+    }
+
+    /// Waits until every served request queued so far is in the ledger (at shutdown, and in
+    /// tests).
+    pub async fn flush_served(&self) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.served.send(Served::Flush(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    /// [`AppState::refresh`] for a request naming a hub this replica does not know, at most
+    /// every 200 ms (so unknown names or tokens cannot turn into a stream of ledger reads).
+    async fn refresh_on_demand(&self) -> Result<(), ApiError> {
+        let asked = now_ms();
+        // One at a time; a refresh that started within 200 ms before this request (or after
+        // it) already read what this one would.
+        let mut last_start = self.last_refresh_ms.lock().await;
+        if *last_start >= asked - 200 {
+            return Ok(());
+        }
+        *last_start = now_ms();
+        self.refresh().await
+    }
+
+    /// Catches up with the ledger: hubs registered and heartbeats received by other replicas
+    /// sharing it (each replica does this every second).
+    pub async fn refresh(&self) -> Result<(), ApiError> {
+        let stored = self.ledger.hub_states().await?;
+        self.update_registry(|r| {
+            let mut added = false;
+            for s in stored {
+                let telemetry = s
+                    .telemetry
+                    .as_deref()
+                    .and_then(|t| serde_json::from_str::<Telemetry>(t).ok());
+                match r.hubs.iter_mut().find(|h| h.spec.name == s.row.name) {
+                    Some(h) => {
+                        if s.last_seen_ms > h.last_seen_ms {
+                            h.last_seen_ms = s.last_seen_ms;
+                            h.telemetry = telemetry.or(h.telemetry);
+                        }
+                    }
+                    None => match serde_json::from_str::<HubSpec>(&s.row.spec) {
+                        Ok(spec) => {
+                            r.hubs.push(LiveHub {
+                                spec,
+                                token_hash: s.row.token_hash,
+                                telemetry,
+                                last_seen_ms: s.last_seen_ms,
+                            });
+                            added = true;
+                        }
+                        Err(e) => {
+                            tracing::error!(hub = %s.row.name, error = %e, "unreadable hub registration in the ledger; skipped");
+                        }
+                    },
+                }
+            }
+            if added {
+                r.index_models();
+            }
+        });
+        Ok(())
+    }
+
+    /// Names of the hubs in rotation now.
+    pub fn hubs_up(&self) -> Vec<String> {
+        self.registry()
+            .hubs
+            .iter()
+            .filter(|h| h.is_up(self.config.heartbeat_timeout))
+            .map(|h| h.spec.name.clone())
+            .collect()
+    }
+
+    /// Names of the registered hubs out of rotation now.
+    pub fn hubs_down(&self) -> Vec<String> {
+        self.registry()
+            .hubs
+            .iter()
+            .filter(|h| !h.is_up(self.config.heartbeat_timeout))
+            .map(|h| h.spec.name.clone())
+            .collect()
+    }
+
+    /// The policy name.
+    pub fn policy(&self) -> &str {
+        &self.config.policy
+    }
+
+    /// The current registry (shared; it never changes under the caller).
+    pub(crate) fn registry(&self) -> Arc<Registry> {
+        self.hubs
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Changes the registry (copy on write: views taken before keep theirs).
+    pub(crate) fn update_registry<T>(&self, f: impl FnOnce(&mut Registry) -> T) -> T {
+        let mut guard = self
+            .hubs
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(Arc::make_mut(&mut guard))
+    }
+
+    /// A view of the hubs now (hubs silent past the heartbeat timeout are down).
+    pub fn view(&self) -> LiveView {
+        LiveView::new(self.registry(), self.config.heartbeat_timeout)
+    }
+
+    /// Runs `f` with a scheduler for the replica's policy (reused between calls).
+    pub fn with_scheduler<T>(&self, f: impl FnOnce(&mut Scheduler) -> T) -> Result<T, ApiError> {
+        let pooled = self
+            .schedulers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop();
+        let mut s = match pooled {
+            Some(s) => s,
+            None => Scheduler::new(
+                Policy::named(&self.config.policy)
+                    .map_err(|e| ApiError::Internal(e.to_string()))?,
+            ),
+        };
+        let out = f(&mut s);
+        self.schedulers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(s);
+        Ok(out)
+    }
+
+    /// Counts a decision for `hub` and lists it on the status page.
+    pub fn note_decision(&self, hub: &str, model: &str, prompt: u32, output: u32) {
+        self.metrics.hub(hub, |c| c.decisions += 1);
+        let mut recent = self
+            .recent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        recent.push_front(format!("{model} -> {hub} ({prompt} + {output} tokens)"));
+        recent.truncate(20);
+    }
+}
+
+/// An inference request as the policy needs it: what the OpenAI front door and
+/// `POST /v1/dispatch` both ask.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Question<'a> {
+    pub(crate) model: &'a str,
+    /// Where the client is, degrees (lat, lon).
+    pub(crate) origin: (f64, f64),
+    pub(crate) prompt_tokens: u32,
+    pub(crate) output_tokens: u32,
+    pub(crate) ttft_slo_ms: Option<f64>,
+    pub(crate) e2e_slo_ms: Option<f64>,
+}
+
+/// The policy's answer with what it was decided on.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) view: LiveView,
+    pub(crate) model: tokengrid_core::ModelId,
+    pub(crate) decision: Decision,
+    pub(crate) explanation: Explanation,
+}
+
+impl AppState {
+    /// Decides where an inference request goes, with every hub's verdict: 404 when no
+    /// registered hub serves the model.
+    pub(crate) fn decide(&self, q: &Question<'_>) -> Result<Answer, ApiError> {
+        let view = self.view();
+        let Some(model) = view.model_id(q.model) else {
+            return Err(ApiError::NotFound(format!(
+                "no registered hub serves model \"{}\"",
+                q.model
+            )));
+        };
+        let work = Work::Inference(InferenceRequest {
+            model,
+            class: None,
+            origin: Origin::Point {
+                lat: q.origin.0,
+                lon: q.origin.1,
+            },
+            prompt_tokens: q.prompt_tokens,
+            output_tokens: q.output_tokens,
+            ttft_slo_ms: q.ttft_slo_ms,
+            e2e_slo_ms: q.e2e_slo_ms,
+            residency: None,
+            draw: 0.5,
+        });
+        let (decision, explanation) = self.with_scheduler(|s| s.explain(&view, &work))?;
+        Ok(Answer {
+            view,
+            model,
+            decision,
+            explanation,
+        })
+    }
+
+    /// Checks that `hash` is the token hash of hub `name`: 404 when there is no such hub, 403 when
+    /// the token is another's. A hub this replica does not know yet (registered through another
+    /// replica sharing the ledger) is looked up in the ledger first.
+    pub(crate) async fn authenticate_hub(&self, name: &str, hash: &str) -> Result<(), ApiError> {
+        let known = |st: &AppState| {
+            st.registry()
+                .hubs
+                .iter()
+                .find(|h| h.spec.name == name)
+                .map(|h| h.token_hash == hash)
+        };
+        let matches = match known(self) {
+            Some(m) => m,
+            None => {
+                self.refresh_on_demand().await?;
+                known(self).ok_or_else(|| ApiError::NotFound(format!("no hub \"{name}\"")))?
+            }
+        };
+        if !matches {
+            return Err(ApiError::Forbidden);
+        }
+        Ok(())
+    }
+
+    /// The hub whose token this is, if any (looked up in the ledger when this replica does not
+    /// know it yet).
+    pub(crate) async fn hub_of_token(&self, hash: &str) -> Result<Option<String>, ApiError> {
+        let find = |st: &AppState| {
+            st.registry()
+                .hubs
+                .iter()
+                .find(|h| h.token_hash == hash)
+                .map(|h| h.spec.name.clone())
+        };
+        if let Some(h) = find(self) {
+            return Ok(Some(h));
+        }
+        self.refresh_on_demand().await?;
+        Ok(find(self))
+    }
+}
