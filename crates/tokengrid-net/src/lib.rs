@@ -26,6 +26,7 @@
 
 #![warn(missing_docs)]
 
+pub mod answers;
 pub mod claims;
 pub mod geo;
 pub mod goodput;

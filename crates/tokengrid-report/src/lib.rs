@@ -17,6 +17,7 @@
 
 #![warn(missing_docs)]
 
+pub mod calc;
 mod svg;
 pub mod text;
 

@@ -319,7 +319,7 @@ fn energy(out: &mut impl Write, args: EnergyArgs) -> Result<(), Failure> {
     let e = summary::summarize(&s, &q).map_err(|e| Failure::Input(format!("error: {e}")))?;
     match args.format {
         Format::Json => print_json(out, &e)?,
-        Format::Table => energy_table(out, &e)?,
+        Format::Table => write!(out, "{}", tokengrid_report::calc::energy_table(&e))?,
     }
     Ok(())
 }
@@ -330,78 +330,8 @@ fn plan(out: &mut impl Write, args: PlanArgs) -> Result<(), Failure> {
     if args.format == Format::Json {
         return print_json(out, &p);
     }
-    writeln!(
-        out,
-        "LP plan for \"{}\": electricity cost {:.2} {} over the day",
-        p.scenario, p.total_cost, s.currency
-    )?;
-    for h in &p.heuristics {
-        writeln!(
-            out,
-            "  same demand planned by {:<9} {:.2} {} ({:+.1}%), {:.1}% unserved",
-            h.policy,
-            h.total_cost,
-            s.currency,
-            (h.total_cost / p.total_cost - 1.0) * 100.0,
-            h.unserved_share * 100.0
-        )?;
-    }
-    writeln!(out)?;
-    let names: Vec<&str> = s.hubs.iter().map(|h| h.name.as_str()).collect();
-    write!(out, "hour {:>9} {:>7} {:>6}", "cost", "req/s", "unsrv")?;
-    for n in &names {
-        write!(out, " {:>8}", abbreviate(n))?;
-    }
-    writeln!(out)?;
-    for h in &p.hours {
-        write!(
-            out,
-            "{:>4} {:>9.2} {:>7.1} {:>5.1}%",
-            h.hour,
-            h.cost,
-            h.requests_per_s,
-            h.unserved_share * 100.0
-        )?;
-        for n in &names {
-            let rps: f64 = h
-                .assignments
-                .iter()
-                .filter(|a| a.hub == *n)
-                .map(|a| a.rps)
-                .sum();
-            let share = if h.requests_per_s > 0.0 {
-                rps / h.requests_per_s
-            } else {
-                0.0
-            };
-            if share > 0.0005 {
-                write!(out, " {:>7.1}%", share * 100.0)?;
-            } else {
-                write!(out, " {:>8}", "-")?;
-            }
-        }
-        writeln!(out)?;
-    }
-    writeln!(out)?;
-    writeln!(out, "mean planned utilization of each hub's replicas:")?;
-    for h in &p.hubs {
-        writeln!(out, "  {:<24} {:>5.1}%", h.name, h.mean_utilization * 100.0)?;
-    }
-    writeln!(
-        out,
-        "columns: share of the hour's requests each hub serves; the plan policy (--policy plan) follows these shares"
-    )?;
+    write!(out, "{}", tokengrid_report::calc::plan_table(&p, &s))?;
     Ok(())
-}
-
-/// A short column label for a hub name: its first word, at most 8 characters.
-fn abbreviate(name: &str) -> String {
-    name.split('-')
-        .next()
-        .unwrap_or(name)
-        .chars()
-        .take(8)
-        .collect()
 }
 
 /// Writes `v` as pretty JSON and a newline.
@@ -409,73 +339,6 @@ pub(crate) fn print_json(out: &mut impl Write, v: &impl serde::Serialize) -> Res
     let text = serde_json::to_string_pretty(v).map_err(|e| Failure::Internal(e.into()))?;
     writeln!(out, "{text}")?;
     Ok(())
-}
-
-fn energy_table(out: &mut impl Write, e: &summary::EnergySummary) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "{} on {} x {} ({}), batch {}, mean context {:.0} tokens, busy {:.0}% (scenario {})",
-        e.model,
-        e.accelerators_per_replica,
-        e.accelerator,
-        e.precision.to_uppercase(),
-        e.batch,
-        e.context_tokens,
-        e.busy_fraction * 100.0,
-        e.scenario
-    )?;
-    writeln!(
-        out,
-        "  prefill  {:>10.0} tokens/s per replica  {:>8.4} ms per token  {:>7.4} J per prompt token",
-        e.prefill_tokens_per_s_per_replica, e.prefill_ms_per_token, e.joules_per_prompt_token
-    )?;
-    writeln!(
-        out,
-        "  decode   {:>10.0} tokens/s per replica  {:>8.2} ms per step   {:>7.4} J per output token  ({:.1} tokens/s per sequence)",
-        e.decode_tokens_per_s_per_replica,
-        e.decode_step_ms,
-        e.joules_per_output_token,
-        e.decode_tokens_per_s_per_sequence
-    )?;
-    writeln!(
-        out,
-        "  {:.2} million output tokens per kWh of IT energy",
-        e.output_tokens_per_kwh / 1e6
-    )?;
-    match &e.dense_equivalent {
-        Some(d) => writeln!(
-            out,
-            "  MoE: {} of {} B parameters active per token; as a dense {} B model the same replica would spend {:.4} J per output token ({:.1}x)",
-            e.active_params_b,
-            e.total_params_b,
-            e.total_params_b,
-            d.joules_per_output_token,
-            d.joules_per_output_token / e.joules_per_output_token,
-        )?,
-        None => writeln!(
-            out,
-            "  dense: all {} B parameters active per token",
-            e.total_params_b
-        )?,
-    }
-    writeln!(out)?;
-    writeln!(
-        out,
-        "{:<24} {:>12} {:>5} {:>22} {:>13}",
-        "hub", "yuan/kWh", "PUE", "yuan per M out tokens", "value uplift"
-    )?;
-    for h in &e.hubs {
-        writeln!(
-            out,
-            "{:<24} {:>12.3} {:>5.2} {:>22.4} {:>12.1}x",
-            h.name, h.tariff_yuan_per_kwh, h.pue, h.cost_per_million_output_tokens, h.value_uplift
-        )?;
-    }
-    writeln!(
-        out,
-        "tariff: mean over the day; uplift: token revenue at {:.2} yuan per million output tokens over electricity cost",
-        e.price_per_million_output_tokens
-    )
 }
 
 /// "24h", "90m", "45s": the form scenario files use.

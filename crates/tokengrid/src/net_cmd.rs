@@ -3,14 +3,14 @@
 use std::io::Write;
 
 use clap::{Args, Subcommand};
-use serde::Serialize;
 use tokengrid_core::{Scenario, Site, builtin};
-use tokengrid_net::goodput::{
-    DEFAULT_MSS_BYTES, DEFAULT_MTU_BYTES, PathParams, Transport, goodput_gbps,
-};
+use tokengrid_net::Topology;
+use tokengrid_net::answers::{EfficiencyReport, ReserveRow, RttReport, SweepReport};
+use tokengrid_net::goodput::{DEFAULT_MSS_BYTES, DEFAULT_MTU_BYTES, PathParams, Transport};
 use tokengrid_net::reserve::{Request, ReservationBook};
-use tokengrid_net::training::{DEFAULT_OVERLAP, SINGLE_DC_GBPS, TrainingJob, TrainingResult};
-use tokengrid_net::{Topology, geo};
+use tokengrid_net::training::{DEFAULT_OVERLAP, SINGLE_DC_GBPS, TrainingJob};
+
+use tokengrid_report::calc;
 
 use crate::{Failure, Format};
 
@@ -141,97 +141,17 @@ fn site(s: &Scenario, name: &str) -> Result<Site, Failure> {
     })
 }
 
-#[derive(Serialize)]
-struct RttReport {
-    from: String,
-    to: String,
-    great_circle_km: f64,
-    route_km: f64,
-    rtt_ms: f64,
-    path: Vec<String>,
-    bottleneck_gbps: f64,
-    loss: f64,
-}
-
 fn rtt(out: &mut impl Write, a: RttArgs) -> Result<(), Failure> {
     let s = tokengrid_core::load(&a.scenario)?;
     let (from, to) = (site(&s, &a.from)?, site(&s, &a.to)?);
     let t = Topology::new(&s);
-    let p = t
-        .shortest_path(from, to)
+    let r = RttReport::between(&s, &t, from, to)
         .ok_or_else(|| Failure::Internal(anyhow::anyhow!("no path in a complete graph")))?;
-    let (la, lo) = s.site_lat_lon(from);
-    let (lb, lob) = s.site_lat_lon(to);
-    let r = RttReport {
-        from: a.from,
-        to: a.to,
-        great_circle_km: geo::great_circle_km(la, lo, lb, lob),
-        route_km: p.route_km,
-        rtt_ms: p.rtt_ms,
-        path: p.sites.iter().map(|&x| s.site_name(x).to_owned()).collect(),
-        bottleneck_gbps: if p.gbps.is_finite() { p.gbps } else { 0.0 },
-        loss: p.loss,
-    };
     match a.format {
         Format::Json => crate::print_json(out, &r),
-        Format::Table => {
-            writeln!(
-                out,
-                "{} -> {}: {:.2} ms round trip over {:.0} km of fiber ({:.0} km great circle)",
-                r.from, r.to, r.rtt_ms, r.route_km, r.great_circle_km
-            )?;
-            writeln!(out, "  path: {}", r.path.join(" -> "))?;
-            for &li in &p.links {
-                let l = &t.links[li];
-                writeln!(
-                    out,
-                    "  {} - {}: {:.2} ms, {:.0} Gb/s, loss {}, {}{}",
-                    s.site_name(l.a),
-                    s.site_name(l.b),
-                    l.rtt_ms,
-                    l.gbps,
-                    l.loss,
-                    if l.explicit {
-                        "given"
-                    } else {
-                        "derived from geography"
-                    },
-                    if l.deterministic {
-                        ", deterministic"
-                    } else {
-                        ""
-                    }
-                )?;
-            }
-            Ok(())
-        }
+        Format::Table => Ok(write!(out, "{}", calc::rtt_table(&r, &s, &t))?),
     }
 }
-
-#[derive(Serialize)]
-struct EfficiencyReport {
-    transport: &'static str,
-    loss: f64,
-    rtt_ms: f64,
-    gbps: f64,
-    goodput_gbps: f64,
-    link_efficiency: f64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    training: Option<TrainingResult>,
-    /// Step time on the same path without loss over the step time with it (training only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    vs_lossless: Option<f64>,
-}
-
-#[derive(Serialize)]
-struct SweepReport {
-    rtt_ms: f64,
-    gbps: f64,
-    rows: Vec<EfficiencyReport>,
-}
-
-/// Loss rates of the sweep: 0 to 1%.
-const SWEEP: [f64; 10] = [0.0, 1e-6, 1e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2];
 
 fn efficiency(out: &mut impl Write, a: EfficiencyArgs) -> Result<(), Failure> {
     let transport = Transport::parse(&a.transport).ok_or_else(|| {
@@ -301,117 +221,26 @@ fn efficiency(out: &mut impl Write, a: EfficiencyArgs) -> Result<(), Failure> {
         }
         _ => None,
     };
-    let eval = |t: Transport, loss: f64| {
-        let path = PathParams {
-            gbps,
-            rtt_ms,
-            loss,
-            mss_bytes: a.mss_bytes,
-            mtu_bytes: a.mtu_bytes,
-            streams: a.streams,
-        };
-        let g = goodput_gbps(t, &path);
-        let lossless = PathParams { loss: 0.0, ..path };
-        EfficiencyReport {
-            vs_lossless: job.map(|j| j.across(t, &lossless).step_s / j.across(t, &path).step_s),
-            transport: t.name(),
-            loss,
-            rtt_ms,
-            gbps,
-            goodput_gbps: g,
-            link_efficiency: g / gbps,
-            training: job.map(|j| j.across(t, &path)),
-        }
+    let path = PathParams {
+        gbps,
+        rtt_ms,
+        loss,
+        mss_bytes: a.mss_bytes,
+        mtu_bytes: a.mtu_bytes,
+        streams: a.streams,
     };
     if a.sweep {
-        let transports = [
-            Transport::Tcp,
-            Transport::TcpPadhye,
-            Transport::RdmaGbn,
-            Transport::RdmaSr,
-        ];
-        let rows: Vec<EfficiencyReport> = SWEEP
-            .iter()
-            .flat_map(|&p| transports.iter().map(move |&t| (t, p)))
-            .map(|(t, p)| eval(t, p))
-            .collect();
-        let r = SweepReport { rtt_ms, gbps, rows };
+        let r = SweepReport::over(&path, job);
         return match a.format {
             Format::Json => crate::print_json(out, &r),
-            Format::Table => sweep_table(out, &r, &transports, job.is_some()),
+            Format::Table => Ok(write!(out, "{}", calc::sweep_table(&r, job.is_some()))?),
         };
     }
-    let r = eval(transport, loss);
+    let r = EfficiencyReport::evaluate(transport, &path, job);
     match a.format {
         Format::Json => crate::print_json(out, &r),
-        Format::Table => {
-            writeln!(
-                out,
-                "{} at {} Gb/s, RTT {:.3} ms, loss {}: goodput {:.3} Gb/s ({:.1}% of the link)",
-                r.transport,
-                gbps,
-                rtt_ms,
-                loss,
-                r.goodput_gbps,
-                r.link_efficiency * 100.0
-            )?;
-            if let Some(t) = &r.training {
-                writeln!(
-                    out,
-                    "training: step {:.3} s (all-reduce {:.3} s, {:.3} s exposed) vs {:.3} s in one data center ({} Gb/s): {:.1}% efficiency; {:.1}% of the loss-free speed on this path",
-                    t.step_s,
-                    t.comm_s,
-                    t.exposed_s,
-                    t.single_dc_step_s,
-                    a.dc_gbps,
-                    t.efficiency * 100.0,
-                    r.vs_lossless.unwrap_or(1.0) * 100.0
-                )?;
-            }
-            Ok(())
-        }
+        Format::Table => Ok(write!(out, "{}", calc::efficiency_table(&r, a.dc_gbps))?),
     }
-}
-
-fn sweep_table(
-    out: &mut impl Write,
-    r: &SweepReport,
-    transports: &[Transport],
-    training: bool,
-) -> Result<(), Failure> {
-    let what = if training {
-        "training step speed vs the same path without loss"
-    } else {
-        "goodput as % of the link"
-    };
-    writeln!(out, "{what}, {} Gb/s, RTT {:.3} ms", r.gbps, r.rtt_ms)?;
-    write!(out, "{:>8}", "loss")?;
-    for t in transports {
-        write!(out, " {:>11}", t.name())?;
-    }
-    writeln!(out)?;
-    for chunk in r.rows.chunks(transports.len()) {
-        write!(out, "{:>7.4}%", chunk[0].loss * 100.0)?;
-        for row in chunk {
-            let v = match row.vs_lossless {
-                Some(v) if training => v,
-                _ => row.link_efficiency,
-            };
-            write!(out, " {:>10.1}%", v * 100.0)?;
-        }
-        writeln!(out)?;
-    }
-    Ok(())
-}
-
-#[derive(Serialize)]
-struct ReserveRow {
-    request: String,
-    admitted: bool,
-    id: Option<u64>,
-    path: Vec<String>,
-    rtt_ms: Option<f64>,
-    refusal: Option<String>,
 }
 
 fn reserve(out: &mut impl Write, a: ReserveArgs) -> Result<(), Failure> {
@@ -446,60 +275,12 @@ fn reserve(out: &mut impl Write, a: ReserveArgs) -> Result<(), Failure> {
             start_s: start,
             end_s: start + dur(length)?.as_secs_f64(),
         };
-        rows.push(match book.reserve(&topo, &req) {
-            Ok(r) => ReserveRow {
-                request: text.clone(),
-                admitted: true,
-                id: Some(r.id),
-                path: path_names(&s, &topo, r.from, &r.links),
-                rtt_ms: Some(r.rtt_ms),
-                refusal: None,
-            },
-            Err(e) => ReserveRow {
-                request: text.clone(),
-                admitted: false,
-                id: None,
-                path: Vec::new(),
-                rtt_ms: None,
-                refusal: Some(e.to_string()),
-            },
-        });
+        rows.push(ReserveRow::try_reserve(&s, &topo, &mut book, text, &req));
     }
     match a.format {
         Format::Json => crate::print_json(out, &rows),
-        Format::Table => {
-            for r in &rows {
-                if r.admitted {
-                    writeln!(
-                        out,
-                        "admitted  {}  via {} ({:.2} ms)",
-                        r.request,
-                        r.path.join(" -> "),
-                        r.rtt_ms.unwrap_or(0.0)
-                    )?;
-                } else {
-                    writeln!(
-                        out,
-                        "refused   {}  {}",
-                        r.request,
-                        r.refusal.as_deref().unwrap_or("")
-                    )?;
-                }
-            }
-            Ok(())
-        }
+        Format::Table => Ok(write!(out, "{}", calc::reserve_table(&rows))?),
     }
-}
-
-fn path_names(s: &Scenario, topo: &Topology, from: Site, links: &[usize]) -> Vec<String> {
-    let mut at = from;
-    let mut names = vec![s.site_name(at).to_owned()];
-    for &li in links {
-        let l = &topo.links[li];
-        at = if l.a == at { l.b } else { l.a };
-        names.push(s.site_name(at).to_owned());
-    }
-    names
 }
 
 fn check(ok: bool, msg: &str) -> Result<(), Failure> {
