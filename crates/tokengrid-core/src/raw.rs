@@ -1,7 +1,7 @@
 //! The scenario file exactly as written: serde structs that mirror the TOML of DESIGN.md.
 //!
 //! Nothing here is checked beyond TOML syntax, key names (`deny_unknown_fields`) and value types;
-//! [`crate::validate`] turns a [`RawScenario`] into the domain [`crate::Scenario`]. The raw form is
+//! Validation (the private `validate` module) turns a [`RawScenario`] into the domain [`crate::Scenario`]. The raw form is
 //! also what `Serialize` writes back, so a scenario round-trips through TOML.
 
 use std::collections::BTreeMap;

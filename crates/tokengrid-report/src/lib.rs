@@ -145,14 +145,18 @@ fn hub_steps<'a>(r: &'a Report, hub: &str) -> Vec<&'a tokengrid_sim::report::Ste
     r.timeseries.iter().filter(|x| x.hub == hub).collect()
 }
 
-fn power(out: &mut String, r: &Report, i: usize) {
-    let _ = write!(out, r#"<figure id="power-{i}"><div class="grid">"#);
-    let t_max = r
-        .timeseries
+/// Hours from the start to the end of the last 15-minute step (at least one).
+fn hours_span(r: &Report) -> f64 {
+    r.timeseries
         .iter()
         .map(|x| x.t_s + 900.0)
         .fold(3600.0, f64::max)
-        / 3600.0;
+        / 3600.0
+}
+
+fn power(out: &mut String, r: &Report, i: usize) {
+    let _ = write!(out, r#"<figure id="power-{i}"><div class="grid">"#);
+    let t_max = hours_span(r);
     let p_max = r
         .timeseries
         .iter()
@@ -177,12 +181,7 @@ fn power(out: &mut String, r: &Report, i: usize) {
 }
 
 fn utilization(out: &mut String, r: &Report, i: usize) {
-    let t_max = r
-        .timeseries
-        .iter()
-        .map(|x| x.t_s + 900.0)
-        .fold(3600.0, f64::max)
-        / 3600.0;
+    let t_max = hours_span(r);
     let mut c = Chart::new(1150, 280, (0.0, t_max), (0.0, 100.0));
     c.axes("hours since start", "% of serving capacity in use");
     for (k, h) in r.hubs.iter().enumerate() {

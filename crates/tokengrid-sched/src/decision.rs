@@ -3,7 +3,7 @@
 use serde::Serialize;
 use tokengrid_core::HubId;
 
-use crate::plugin::Reason;
+use crate::plugin::{Candidate, Reason};
 
 /// A split training job's second hub and network reservation.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -35,6 +35,20 @@ pub struct Placement {
     pub carbon_kg: f64,
     /// For a training job split across two hubs.
     pub split: Option<Split>,
+}
+
+impl Placement {
+    /// The placement an estimate describes (whole, at one hub).
+    pub(crate) fn at(c: &Candidate) -> Self {
+        Placement {
+            hub: c.hub,
+            start_s: c.start_s,
+            end_s: c.end_s,
+            cost: c.cost,
+            carbon_kg: c.carbon_kg,
+            split: None,
+        }
+    }
 }
 
 /// The outcome of a decision: a placement, or a rejection with every hub's reason.

@@ -1,12 +1,12 @@
 //! Per-hub estimates for a unit of work, and time shifting of deferrable work.
 
-use tokengrid_core::HubId;
+use tokengrid_core::{HubId, ModelId};
 
 use tokengrid_energy::JOULES_PER_KWH;
 
 use crate::plugin::Candidate;
-use crate::view::{ClusterView, HubSnapshot, ModelSnapshot};
-use crate::work::{BatchJob, InferenceRequest, TrainingJob, Work};
+use crate::view::{ClusterView, HubSnapshot, ModelSnapshot, Origin};
+use crate::work::{BatchJob, HubSet, InferenceRequest, TrainingJob, Work};
 
 /// What time shifting minimises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +76,34 @@ pub fn facility_kwh(m: &ModelSnapshot, prompt: u64, output: u64, pue: f64) -> f6
     it_j * pue * (1.0 / JOULES_PER_KWH)
 }
 
+/// What inference and batch work share: where it comes from, where its data may go, the model
+/// and its tokens.
+struct Served<'a> {
+    origin: Origin,
+    residency: Option<&'a HubSet>,
+    model: ModelId,
+    prompt: u32,
+    output: u32,
+}
+
+/// Fills in what serving `r` at hub `h` needs (residency, round trip, the model's figures) and
+/// returns its prefill and decode time and facility energy; `None` when `h` does not serve the
+/// model.
+fn served_at<V: ClusterView + ?Sized>(
+    c: &mut Candidate,
+    view: &V,
+    r: &Served<'_>,
+    h: HubId,
+    pue: f64,
+) -> Option<(ModelSnapshot, f64, f64, f64)> {
+    c.allowed = r.residency.is_none_or(|set| set.contains(h));
+    c.rtt_ms = view.rtt_ms(r.origin, h);
+    let m = view.model(h, r.model)?;
+    c.model = Some(m);
+    let (prefill_s, decode_s, kwh) = service(&m, r.prompt, r.output, pue);
+    Some((m, prefill_s, decode_s, kwh))
+}
+
 fn inference<V: ClusterView + ?Sized>(
     view: &V,
     r: &InferenceRequest<'_>,
@@ -84,13 +112,16 @@ fn inference<V: ClusterView + ?Sized>(
     now: f64,
 ) -> Candidate {
     let mut c = blank(h, snap, now);
-    c.allowed = r.residency.is_none_or(|set| set.contains(h));
-    c.rtt_ms = view.rtt_ms(r.origin, h);
-    let Some(m) = view.model(h, r.model) else {
+    let req = Served {
+        origin: r.origin,
+        residency: r.residency,
+        model: r.model,
+        prompt: r.prompt_tokens,
+        output: r.output_tokens,
+    };
+    let Some((m, prefill_s, decode_s, kwh)) = served_at(&mut c, view, &req, h, snap.pue) else {
         return c;
     };
-    c.model = Some(m);
-    let (prefill_s, decode_s, kwh) = service(&m, r.prompt_tokens, r.output_tokens, snap.pue);
     c.ttft_ms = c.rtt_ms + (m.expected_wait_s + prefill_s) * 1e3;
     c.e2e_ms = c.ttft_ms + decode_s * 1e3;
     c.energy_kwh = kwh;
@@ -220,13 +251,16 @@ fn batch<V: ClusterView + ?Sized>(
     objective: Objective,
 ) -> Candidate {
     let mut c = blank(h, snap, now);
-    c.allowed = b.residency.is_none_or(|set| set.contains(h));
-    c.rtt_ms = view.rtt_ms(b.origin, h);
-    let Some(m) = view.model(h, b.model) else {
+    let req = Served {
+        origin: b.origin,
+        residency: b.residency,
+        model: b.model,
+        prompt: b.prompt_tokens,
+        output: b.output_tokens,
+    };
+    let Some((_, prefill_s, decode_s, kwh)) = served_at(&mut c, view, &req, h, snap.pue) else {
         return c;
     };
-    c.model = Some(m);
-    let (prefill_s, decode_s, kwh) = service(&m, b.prompt_tokens, b.output_tokens, snap.pue);
     let duration = prefill_s + decode_s + c.rtt_ms / 1e3;
     c.energy_kwh = kwh;
     let facility_kw = c.energy_kwh * 3600.0 / duration.max(1e-3);

@@ -119,15 +119,7 @@ impl Scheduler {
                         ca.e2e_ms.total_cmp(&cb.e2e_ms).then(a.0.cmp(&b.0))
                     })
             {
-                let c = &self.cands[h.index()];
-                return Decision::Place(Placement {
-                    hub: c.hub,
-                    start_s: c.start_s,
-                    end_s: c.end_s,
-                    cost: c.cost,
-                    carbon_kg: c.carbon_kg,
-                    split: None,
-                });
+                return Decision::Place(Placement::at(&self.cands[h.index()]));
             }
             return Decision::Reject(std::mem::take(&mut self.rejected));
         }
@@ -185,15 +177,7 @@ impl Scheduler {
         if let Some(pick) = plan_pick.and_then(|shares| self.pick_by_shares(shares, work)) {
             chosen = pick;
         }
-        let c = &self.cands[chosen];
-        Decision::Place(Placement {
-            hub: c.hub,
-            start_s: c.start_s,
-            end_s: c.end_s,
-            cost: c.cost,
-            carbon_kg: c.carbon_kg,
-            split: None,
-        })
+        Decision::Place(Placement::at(&self.cands[chosen]))
     }
 
     /// The plan's hub shares for this work, when the policy follows a plan.

@@ -94,7 +94,7 @@ impl AppState {
             hubs: RwLock::new(Arc::new(Registry::default())),
             schedulers: Mutex::new(Vec::new()),
             metrics: Metrics::default(),
-            client: crate::proxy::client(config.connect_timeout),
+            client: crate::upstream::client(config.connect_timeout),
             config,
             recent: Mutex::new(VecDeque::new()),
             jobs_acknowledged: AtomicU64::new(0),

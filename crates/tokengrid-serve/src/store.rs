@@ -124,6 +124,18 @@ macro_rules! on {
     };
 }
 
+/// Jobs from result rows of [`JOB_COLUMNS`].
+fn job_rows<R: Row>(rows: Vec<R>) -> Result<Vec<JobRow>, sqlx::Error>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<String>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<i64>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    rows.iter().map(job_from).collect()
+}
+
 fn job_from<R: Row>(r: &R) -> Result<JobRow, sqlx::Error>
 where
     for<'a> &'a str: sqlx::ColumnIndex<R>,
@@ -318,10 +330,7 @@ impl Ledger {
                 Some(s) => q.bind(s.as_str()).bind(limit),
                 None => q.bind(limit),
             };
-            let rows = q.fetch_all(p).await?;
-            rows.iter()
-                .map(job_from)
-                .collect::<Result<Vec<_>, sqlx::Error>>()?
+            job_rows(q.fetch_all(p).await?)?
         }))
     }
 
@@ -349,15 +358,8 @@ impl Ledger {
             self.skip_locked()
         );
         Ok(on!(self, |p| {
-            let rows = sqlx::query(&sql)
-                .bind(replica)
-                .bind(now_ms)
-                .bind(limit)
-                .fetch_all(p)
-                .await?;
-            rows.iter()
-                .map(job_from)
-                .collect::<Result<Vec<_>, sqlx::Error>>()?
+            let q = sqlx::query(&sql).bind(replica).bind(now_ms).bind(limit);
+            job_rows(q.fetch_all(p).await?)?
         }))
     }
 
@@ -444,15 +446,8 @@ impl Ledger {
             self.skip_locked()
         );
         Ok(on!(self, |p| {
-            let rows = sqlx::query(&sql)
-                .bind(now_ms)
-                .bind(hub)
-                .bind(limit)
-                .fetch_all(p)
-                .await?;
-            rows.iter()
-                .map(job_from)
-                .collect::<Result<Vec<_>, sqlx::Error>>()?
+            let q = sqlx::query(&sql).bind(now_ms).bind(hub).bind(limit);
+            job_rows(q.fetch_all(p).await?)?
         }))
     }
 
@@ -483,10 +478,7 @@ impl Ledger {
             "SELECT {JOB_COLUMNS} FROM jobs WHERE hub = $1 AND state IN ('scheduled', 'dispatched') ORDER BY created_at_ms, id"
         );
         Ok(on!(self, |p| {
-            let rows = sqlx::query(&sql).bind(hub).fetch_all(p).await?;
-            rows.iter()
-                .map(job_from)
-                .collect::<Result<Vec<_>, sqlx::Error>>()?
+            job_rows(sqlx::query(&sql).bind(hub).fetch_all(p).await?)?
         }))
     }
 

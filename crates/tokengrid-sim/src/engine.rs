@@ -1,6 +1,6 @@
 //! A generic discrete-event engine: integer time, events ordered by `(time, sequence)`.
 //!
-//! It knows nothing of hubs, tariffs or links (the domain lives in [`crate::world`]). Events are
+//! It knows nothing of hubs, tariffs or links (the domain lives in the `world` module). Events are
 //! small `Copy` values in a binary heap; equal times pop in the order they were scheduled, so a
 //! run is a pure function of its inputs.
 
