@@ -15,7 +15,7 @@ use crate::metrics::Metrics;
 use crate::served::{Served, write_served};
 use crate::store::Ledger;
 use crate::upstream::HttpClient;
-use crate::view::{LiveHub, LiveView, Registry};
+use crate::view::{HubRegistry, LiveHub, LiveView};
 use crate::wire::{HubSpec, Telemetry};
 
 /// Where clients are assumed to be when a request does not say (`x-tokengrid-origin`):
@@ -63,7 +63,7 @@ pub struct AppState {
     /// How it runs.
     pub config: Config,
     pub(crate) admin_hash: String,
-    hubs: RwLock<Arc<Registry>>,
+    hubs: RwLock<Arc<HubRegistry>>,
     /// Schedulers ready to decide (each keeps its scratch space between decisions).
     schedulers: Mutex<Vec<Scheduler>>,
     /// Counters and latency histograms.
@@ -91,7 +91,7 @@ impl AppState {
             served,
             ledger,
             admin_hash: hash_token(&config.admin_token),
-            hubs: RwLock::new(Arc::new(Registry::default())),
+            hubs: RwLock::new(Arc::new(HubRegistry::default())),
             schedulers: Mutex::new(Vec::new()),
             metrics: Metrics::default(),
             client: crate::upstream::client(config.connect_timeout),
@@ -202,7 +202,7 @@ impl AppState {
     }
 
     /// The current registry (shared; it never changes under the caller).
-    pub(crate) fn registry(&self) -> Arc<Registry> {
+    pub(crate) fn registry(&self) -> Arc<HubRegistry> {
         self.hubs
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -210,7 +210,7 @@ impl AppState {
     }
 
     /// Changes the registry (copy on write: views taken before keep theirs).
-    pub(crate) fn update_registry<T>(&self, f: impl FnOnce(&mut Registry) -> T) -> T {
+    pub(crate) fn update_registry<T>(&self, f: impl FnOnce(&mut HubRegistry) -> T) -> T {
         let mut guard = self
             .hubs
             .write()

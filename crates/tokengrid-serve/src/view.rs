@@ -54,17 +54,17 @@ impl LiveHub {
 /// The registered hubs and the models they serve, shared by every view taken while it is
 /// current (a registration or telemetry push makes a new one; a view never sees it change).
 #[derive(Debug, Clone, Default)]
-pub struct Registry {
+pub struct HubRegistry {
     /// Hubs in registration order (hub id = index).
     pub hubs: Vec<LiveHub>,
     /// Every model some hub serves, sorted (model id = index).
     pub models: Vec<String>,
 }
 
-impl Registry {
+impl HubRegistry {
     /// A registry of `hubs`.
     pub fn new(hubs: Vec<LiveHub>) -> Self {
-        let mut r = Registry {
+        let mut r = HubRegistry {
             hubs,
             models: Vec::new(),
         };
@@ -88,7 +88,7 @@ impl Registry {
 /// A snapshot of the registry for one decision: the shared registry plus who is up now.
 #[derive(Debug, Clone)]
 pub struct LiveView {
-    reg: Arc<Registry>,
+    reg: Arc<HubRegistry>,
     up: Vec<bool>,
     /// Wall clock at the snapshot, s since the Unix epoch (the view's time 0).
     now_unix_s: f64,
@@ -117,7 +117,7 @@ pub fn nominal_model() -> ModelSnapshot {
 
 impl LiveView {
     /// The view of `reg` now: hubs silent past `timeout` (or reporting down) are down.
-    pub fn new(reg: Arc<Registry>, timeout: Duration) -> Self {
+    pub fn new(reg: Arc<HubRegistry>, timeout: Duration) -> Self {
         let up = reg.hubs.iter().map(|h| h.is_up(timeout)).collect();
         LiveView {
             reg,

@@ -320,3 +320,24 @@ pub struct JobsQuery {
     /// Only jobs in this state.
     pub state: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::JobState;
+
+    /// The ledger stores states by name: every state reads back as itself, names are distinct,
+    /// and serde writes the same name the ledger stores.
+    #[test]
+    fn job_states_round_trip_by_name() {
+        for s in JobState::ALL {
+            assert_eq!(JobState::parse(s.as_str()), Some(s));
+            let json = serde_json::to_string(&s).expect("serialize");
+            assert_eq!(json, format!("\"{}\"", s.as_str()));
+        }
+        let mut names: Vec<&str> = JobState::ALL.iter().map(|s| s.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), JobState::ALL.len());
+        assert_eq!(JobState::parse("Queued"), None);
+    }
+}

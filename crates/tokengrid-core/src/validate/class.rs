@@ -299,3 +299,38 @@ fn placeholder_inference() -> Inference {
         e2e_slo_ms: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::kind_keys;
+
+    /// Every kind the format defines (DESIGN.md: inference, batch, training) has its key lists,
+    /// a key is never both required and optional, and anything else is no kind.
+    #[test]
+    fn kind_keys_cover_the_three_kinds_without_overlap() {
+        for kind in ["inference", "batch", "training"] {
+            let (required, optional) = kind_keys(kind).expect("a known kind");
+            assert!(!required.is_empty(), "{kind} requires something");
+            assert!(
+                required.iter().all(|k| !optional.contains(k)),
+                "{kind} overlaps"
+            );
+        }
+        assert_eq!(kind_keys("Inference"), None);
+        assert_eq!(kind_keys(""), None);
+        // Deadlines belong to deferrable work only; SLOs to interactive work only.
+        assert!(
+            !kind_keys("inference")
+                .expect("kind")
+                .0
+                .contains(&"deadline")
+        );
+        assert!(kind_keys("batch").expect("kind").0.contains(&"deadline"));
+        assert!(
+            !kind_keys("training")
+                .expect("kind")
+                .1
+                .contains(&"ttft_slo_ms")
+        );
+    }
+}

@@ -22,7 +22,7 @@ mod view;
 
 pub use meter::StepAccount;
 pub(crate) use meter::{Booking, HubMeter};
-use pool::{Ord64, Pool, ReplicaFigures};
+use pool::{Ord64, ReplicaFigures, ServingPool};
 
 /// Everything simulated about the hubs.
 #[derive(Debug, Clone)]
@@ -33,8 +33,8 @@ pub struct World {
     /// Simulated times `[from, until)` over which `hour` holds.
     hour_span: (Nanos, Nanos),
     clock: Clock,
-    pools: Vec<Pool>,
-    /// Pool index by (hub, model): `pool_of[hub * models + model]`.
+    pools: Vec<ServingPool>,
+    /// ServingPool index by (hub, model): `pool_of[hub * models + model]`.
     pool_of: Vec<Option<u32>>,
     n_models: usize,
     up: Vec<bool>,
@@ -81,7 +81,14 @@ impl World {
                     joules_per_output_token: r.joules_per_output_token(slots, ctx),
                     marginal_kw: f64::from(r.accelerators) * (acc.tdp_w - acc.idle_w) / 1000.0,
                 };
-                pools.push(Pool::new(hub, n, slots, step_s, figures, h.max_queue));
+                pools.push(ServingPool::new(
+                    hub,
+                    n,
+                    slots,
+                    step_s,
+                    figures,
+                    h.max_queue,
+                ));
             }
         }
         let meters = s

@@ -31,7 +31,7 @@ impl Ord for Ord64 {
 /// size, which changes only when a sequence joins or leaves, so completions are computed, not
 /// stepped. A join pauses decoding while its prompt is prefilled (until `resume_at`).
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Replica {
+pub(crate) struct BatchReplica {
     pub(crate) active: u32,
     pub(super) counter: f64,
     pub(super) last: Nanos,
@@ -44,9 +44,9 @@ pub(crate) struct Replica {
 
 /// One model's serving at one hub.
 #[derive(Debug, Clone)]
-pub(crate) struct Pool {
+pub(crate) struct ServingPool {
     pub(crate) hub: HubId,
-    pub(crate) replicas: Vec<Replica>,
+    pub(crate) replicas: Vec<BatchReplica>,
     pub(crate) queue: VecDeque<u32>,
     /// Sequences per replica.
     pub(crate) slots: u32,
@@ -110,7 +110,7 @@ pub(super) struct Room {
 /// Time constant of the recent prefill share, s.
 pub(super) const PREFILL_TAU_S: f64 = 10.0;
 
-impl Pool {
+impl ServingPool {
     /// `n` idle replicas of a model at `hub`, each serving up to `slots` sequences, whose decode
     /// step at batch `b` takes `step_s[b]`.
     pub(super) fn new(
@@ -121,9 +121,9 @@ impl Pool {
         figures: ReplicaFigures,
         max_queue: Option<u32>,
     ) -> Self {
-        Pool {
+        ServingPool {
             hub,
-            replicas: vec![Replica::default(); n as usize],
+            replicas: vec![BatchReplica::default(); n as usize],
             queue: VecDeque::new(),
             slots,
             prefill_tokens_per_s: figures.prefill_tokens_per_s,
