@@ -25,6 +25,7 @@
 #![warn(missing_docs)]
 
 pub mod builtin;
+pub mod catalog;
 pub mod diag;
 pub mod markup;
 pub mod policy;

@@ -81,19 +81,40 @@ pub struct RawHeader {
 pub struct RawAccelerator {
     /// Type name, referenced by models and hubs.
     pub name: String,
+    /// Built-in catalog entry whose figures fill the keys this table leaves out
+    /// (`tokengrid catalog accelerators`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog: Option<String>,
     /// Peak dense BF16 TFLOPS.
-    pub bf16_tflops: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bf16_tflops: Option<f64>,
     /// Peak dense FP8 TFLOPS, where the accelerator has FP8.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fp8_tflops: Option<f64>,
-    /// HBM capacity, GB (1e9 bytes).
-    pub hbm_gb: f64,
+    /// HBM capacity, GB (1e9 bytes; the vendor's "80 GB" is 80 GiB = 85.9 GB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hbm_gb: Option<f64>,
     /// HBM bandwidth, TB/s (1e12 bytes/s).
-    pub hbm_tbps: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hbm_tbps: Option<f64>,
     /// Board power at full load, W.
-    pub tdp_w: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tdp_w: Option<f64>,
     /// Board power when idle, W.
-    pub idle_w: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_w: Option<f64>,
+    /// Scale-up (NVLink) bandwidth per accelerator, one direction, GB/s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_up_gbps: Option<f64>,
+    /// Scale-out (InfiniBand, RoCE) bandwidth per accelerator, one direction, GB/s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_out_gbps: Option<f64>,
+    /// Accelerators per node (one scale-up domain).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_node: Option<u32>,
+    /// Node power beyond the accelerators (CPUs, NICs, fans) per accelerator, W.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_w: Option<f64>,
 }
 
 /// `[[model]]`.
@@ -102,10 +123,16 @@ pub struct RawAccelerator {
 pub struct RawModel {
     /// Model name, referenced by hubs and classes.
     pub name: String,
+    /// Built-in catalog entry whose architecture fills the keys this table leaves out
+    /// (`tokengrid catalog models`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog: Option<String>,
     /// Total parameters, billions.
-    pub total_params_b: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_params_b: Option<f64>,
     /// Parameters active per token, billions (equal to total for a dense model).
-    pub active_params_b: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_params_b: Option<f64>,
     /// Routed experts (MoE only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experts: Option<u32>,
@@ -113,9 +140,18 @@ pub struct RawModel {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experts_per_token: Option<u32>,
     /// Bytes per weight (1.0 for FP8, 2.0 for BF16).
-    pub bytes_per_param: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_per_param: Option<f64>,
     /// KV-cache bytes per token of context.
-    pub kv_bytes_per_token: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kv_bytes_per_token: Option<f64>,
+    /// Tensor-parallel degree of attention and dense layers (default: the whole replica for a
+    /// dense model, 1 for a MoE model, whose attention then runs data parallel).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tensor_parallel: Option<u32>,
+    /// Expert-parallel degree of the MoE layers (default: the whole replica).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expert_parallel: Option<u32>,
     /// Accelerator type a replica runs on.
     pub accelerator: String,
     /// Accelerators per replica.

@@ -216,6 +216,56 @@ pub struct Accelerator {
     pub tdp_w: f64,
     /// Power when idle, W.
     pub idle_w: f64,
+    /// Scale-up (NVLink) bandwidth per accelerator, one direction, GB/s.
+    pub scale_up_gbps: f64,
+    /// Scale-out (InfiniBand, RoCE) bandwidth per accelerator, one direction, GB/s.
+    pub scale_out_gbps: f64,
+    /// Accelerators per node (one scale-up domain).
+    pub per_node: u32,
+    /// Node power beyond the accelerators per accelerator, W.
+    pub host_w: f64,
+}
+
+/// Scale-up bandwidth where neither the scenario nor the catalog gives one: NVLink 4's 450 GB/s
+/// each way (H100 datasheet).
+pub const DEFAULT_SCALE_UP_GBPS: f64 = 450.0;
+/// Scale-out bandwidth where neither the scenario nor the catalog gives one: one 400 Gb/s NIC per
+/// accelerator (DGX H100).
+pub const DEFAULT_SCALE_OUT_GBPS: f64 = 50.0;
+/// Accelerators per node where neither the scenario nor the catalog gives it (HGX: 8).
+pub const DEFAULT_PER_NODE: u32 = 8;
+
+/// How a replica's accelerators split a model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parallelism {
+    /// Tensor-parallel degree of attention and dense layers.
+    pub tensor: u32,
+    /// Data-parallel degree of attention (accelerators / tensor): each group runs attention for
+    /// its own share of the batch on its own copy of the attention weights.
+    pub data: u32,
+    /// Expert-parallel degree of the MoE layers (1 for a dense model).
+    pub expert: u32,
+}
+
+impl Parallelism {
+    /// The default split of `n` accelerators: a dense model runs tensor parallel over all of them;
+    /// a MoE model runs its experts expert parallel over all of them and its attention data
+    /// parallel, one copy per accelerator (DeepSeek's deployment: day-6 inference overview).
+    pub fn default_for(n: u32, moe: bool) -> Self {
+        if moe {
+            Parallelism {
+                tensor: 1,
+                data: n,
+                expert: n,
+            }
+        } else {
+            Parallelism {
+                tensor: n,
+                data: 1,
+                expert: 1,
+            }
+        }
+    }
 }
 
 /// Mixture-of-Experts routing of a model.
@@ -258,6 +308,11 @@ pub struct Model {
     pub decode_mfu: Option<f64>,
     /// Achieved fraction of peak HBM bandwidth in decode; `None` takes the energy model's default.
     pub decode_mbu: Option<f64>,
+    /// Architecture from the catalog, where the model names one; the serving model then adds
+    /// attention FLOPs and communication to its roofline.
+    pub arch: Option<crate::catalog::ModelArch>,
+    /// How a replica's accelerators split the model.
+    pub parallelism: Parallelism,
 }
 
 impl Model {

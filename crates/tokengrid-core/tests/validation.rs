@@ -755,3 +755,54 @@ fn link_degradations_are_checked() {
     let s = load_str(&t, "t.toml", None).expect("valid");
     assert_eq!(s.links[0].degradations[0].loss, 0.01);
 }
+
+#[test]
+fn a_model_without_sizes_or_catalog_is_missing_keys() {
+    let text = edit("total_params_b = 70.0\n", "");
+    let at = offset(&text, "[[model]]\nname = \"dense\"", "[[model]]");
+    let d = assert_has(
+        &text,
+        at,
+        "model[0].total_params_b",
+        "missing key total_params_b",
+    );
+    assert!(
+        d.help.as_deref().is_some_and(|h| h.contains("catalog")),
+        "{d}"
+    );
+}
+
+#[test]
+fn a_catalog_model_takes_its_sizes_from_the_config() {
+    // Only the deployment keys: the DeepSeek-V3 config gives the rest (README: 671B total, 37B
+    // active; MLA cache (512 + 64) x 61 x 2 bytes = 70,272 per token).
+    let text = edit(
+        "total_params_b = 671.0\nactive_params_b = 37.0\nexperts = 256\nexperts_per_token = 8\nbytes_per_param = 1.0\nkv_bytes_per_token = 70272\n",
+        "catalog = \"deepseek-v3\"\n",
+    );
+    let s = load_str(&text, "t.toml", None).expect("valid");
+    let m = &s.models[1];
+    assert!((m.total_params_b / 671.0 - 1.0).abs() < 0.01);
+    assert_eq!(m.kv_bytes_per_token, 70_272.0);
+    assert_eq!(m.moe.map(|x| x.experts), Some(256));
+    assert_eq!(m.bytes_per_param, 1.0);
+    // MoE default: experts spread over all 16, attention data parallel, one copy per GPU.
+    assert_eq!(
+        (
+            m.parallelism.tensor,
+            m.parallelism.data,
+            m.parallelism.expert
+        ),
+        (1, 16, 16)
+    );
+}
+
+#[test]
+fn tensor_parallel_must_divide_the_replica() {
+    let text = edit(
+        "accelerators_per_replica = 4\n",
+        "accelerators_per_replica = 4\ntensor_parallel = 3\n",
+    );
+    let at = offset(&text, "tensor_parallel = 3", "3");
+    assert_has(&text, at, "model[0].tensor_parallel", "does not divide");
+}

@@ -9,7 +9,7 @@ mod solar;
 mod supply;
 mod tariff;
 
-use tokengrid_core::{Accelerator, Model, Moe};
+use tokengrid_core::{Accelerator, Model, Moe, Parallelism};
 
 /// NVIDIA H100 SXM datasheet figures (data/facts/accelerators.csv).
 pub fn h100() -> Accelerator {
@@ -21,6 +21,10 @@ pub fn h100() -> Accelerator {
         hbm_tbps: 3.35,
         tdp_w: 700.0,
         idle_w: 90.0,
+        scale_up_gbps: 450.0,
+        scale_out_gbps: 50.0,
+        per_node: 8,
+        host_w: 0.0,
     }
 }
 
@@ -42,6 +46,8 @@ pub fn dense_70b(n: u32) -> Model {
         prefill_mfu: None,
         decode_mfu: None,
         decode_mbu: None,
+        arch: None,
+        parallelism: Parallelism::default_for(n, false),
     }
 }
 
@@ -66,6 +72,8 @@ pub fn deepseek_v3(n: u32) -> Model {
         prefill_mfu: None,
         decode_mfu: None,
         decode_mbu: None,
+        arch: None,
+        parallelism: Parallelism::default_for(n, true),
     }
 }
 

@@ -299,3 +299,91 @@ fn reserve(out: &mut String, rows: &[ReserveRow]) -> Result {
     }
     Ok(())
 }
+
+/// `tokengrid catalog models`: the built-in model architectures with derived sizes.
+pub fn catalog_models_table() -> String {
+    use tokengrid_core::catalog::{Attention, MODELS};
+    text(|out| {
+        writeln!(
+            out,
+            "{:<16} {:>8} {:>8} {:>12} {:>6} {:>10} {:>9} {:>5}",
+            "model", "total B", "active B", "experts", "layers", "attention", "KV B/tok", "bytes"
+        )?;
+        for m in MODELS {
+            let experts = m.moe.map_or("dense".to_owned(), |e| {
+                format!(
+                    "{}+{} k{}",
+                    e.experts, e.shared_experts, e.experts_per_token
+                )
+            });
+            let attention = match (m.attention, m.sparse) {
+                (Attention::Mla { .. }, Some(_)) => "MLA+DSA".to_owned(),
+                (Attention::Mla { .. }, None) => "MLA".to_owned(),
+                (Attention::Gqa { kv_heads, .. }, _) => format!("GQA {}/{}", m.heads, kv_heads),
+            };
+            writeln!(
+                out,
+                "{:<16} {:>8.1} {:>8.1} {:>12} {:>6} {:>10} {:>9.0} {:>5}",
+                m.name,
+                m.total_params() / 1e9,
+                m.active_params() / 1e9,
+                experts,
+                m.layers,
+                attention,
+                m.kv_bytes_per_token(2.0),
+                m.bytes_per_param,
+            )?;
+        }
+        writeln!(out, "\nsources:")?;
+        for m in MODELS {
+            writeln!(out, "  {}: {}; {}", m.name, m.source, m.note)?;
+        }
+        writeln!(
+            out,
+            "\nuse one in a scenario: [[model]] name = \"...\" catalog = \"deepseek-v3\" (keys given override it)"
+        )
+    })
+}
+
+/// `tokengrid catalog accelerators`: the built-in accelerator types.
+pub fn catalog_accelerators_table() -> String {
+    use tokengrid_core::catalog::ACCELERATORS;
+    text(|out| {
+        writeln!(
+            out,
+            "{:<14} {:>7} {:>6} {:>7} {:>5} {:>6} {:>9} {:>10} {:>6}",
+            "accelerator",
+            "BF16 TF",
+            "FP8 TF",
+            "HBM GB",
+            "TB/s",
+            "TDP W",
+            "up GB/s",
+            "out GB/s",
+            "host W"
+        )?;
+        for a in ACCELERATORS {
+            writeln!(
+                out,
+                "{:<14} {:>7.0} {:>6} {:>7.1} {:>5.2} {:>6.0} {:>9.0} {:>10.0} {:>6.0}",
+                a.name,
+                a.bf16_tflops,
+                a.fp8_tflops.map_or("-".to_owned(), |f| format!("{f:.0}")),
+                a.hbm_gb,
+                a.hbm_tbps,
+                a.tdp_w,
+                a.scale_up_gbps,
+                a.scale_out_gbps,
+                a.host_w,
+            )?;
+        }
+        writeln!(out, "\nsources:")?;
+        for a in ACCELERATORS {
+            writeln!(out, "  {}: {}; {}", a.name, a.source, a.note)?;
+        }
+        writeln!(
+            out,
+            "\nuse one in a scenario: [[accelerator]] name = \"...\" catalog = \"H100-SXM\" (keys given override it)"
+        )
+    })
+}

@@ -63,6 +63,11 @@ enum Command {
     ///
     /// Example: TOKENGRID_ADMIN_TOKEN=secret tokengrid serve --db sqlite://tokengrid.db
     Serve(ServeArgs),
+    /// The built-in catalog of model architectures and accelerators, with sources. A scenario
+    /// uses an entry by name: `catalog = "deepseek-v3"` in a [[model]] table.
+    ///
+    /// Example: tokengrid catalog models --format json
+    Catalog(CatalogArgs),
     /// Network calculators: RTT between sites, goodput and training efficiency under loss,
     /// deterministic path reservations.
     #[command(subcommand)]
@@ -164,6 +169,25 @@ struct ServeArgs {
     /// [default: Shanghai, 31.23,121.47].
     #[arg(long, env = "TOKENGRID_ORIGIN", value_parser = tokengrid_serve::proxy::parse_lat_lon)]
     origin: Option<(f64, f64)>,
+}
+
+#[derive(Debug, clap::Args)]
+struct CatalogArgs {
+    /// What to list [default: both].
+    #[arg(value_enum)]
+    what: Option<CatalogKind>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+/// The two halves of the catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum CatalogKind {
+    /// Model architectures.
+    Models,
+    /// Accelerator types.
+    Accelerators,
 }
 
 #[derive(Debug, clap::Args)]
@@ -296,6 +320,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Energy(args) => energy(&mut out, args)?,
         Command::Net(cmd) => net_cmd::run(&mut out, cmd)?,
+        Command::Catalog(args) => catalog(&mut out, &args)?,
         Command::Plan(args) => plan(&mut out, args)?,
         Command::Simulate(args) => sim_cmd::simulate(&mut out, args)?,
         Command::Serve(args) => serve_cmd::serve(args)?,
@@ -320,6 +345,52 @@ fn energy(out: &mut impl Write, args: EnergyArgs) -> Result<(), Failure> {
     match args.format {
         Format::Json => print_json(out, &e)?,
         Format::Table => write!(out, "{}", tokengrid_report::calc::energy_table(&e))?,
+    }
+    Ok(())
+}
+
+fn catalog(out: &mut impl Write, args: &CatalogArgs) -> Result<(), Failure> {
+    use tokengrid_core::catalog;
+    let models = args.what != Some(CatalogKind::Accelerators);
+    let accelerators = args.what != Some(CatalogKind::Models);
+    if args.format == Format::Json {
+        // Models carry their derived sizes next to the config figures.
+        let model_rows: Vec<serde_json::Value> = catalog::MODELS
+            .iter()
+            .map(|m| {
+                serde_json::json!({
+                    "architecture": m,
+                    "total_params_b": m.total_params() / 1e9,
+                    "active_params_b": m.active_params() / 1e9,
+                    "kv_bytes_per_token_bf16": m.kv_bytes_per_token(2.0),
+                })
+            })
+            .collect();
+        let mut v = serde_json::Map::new();
+        if models {
+            v.insert("models".into(), model_rows.into());
+        }
+        if accelerators {
+            v.insert(
+                "accelerators".into(),
+                serde_json::to_value(catalog::ACCELERATORS)
+                    .map_err(|e| Failure::Internal(e.into()))?,
+            );
+        }
+        return print_json(out, &v);
+    }
+    if models {
+        write!(out, "{}", tokengrid_report::calc::catalog_models_table())?;
+    }
+    if models && accelerators {
+        writeln!(out)?;
+    }
+    if accelerators {
+        write!(
+            out,
+            "{}",
+            tokengrid_report::calc::catalog_accelerators_table()
+        )?;
     }
     Ok(())
 }

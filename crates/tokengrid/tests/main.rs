@@ -1,5 +1,6 @@
 //! End-to-end tests of the `tokengrid` binary: exit codes, stdout and stderr as a user sees them.
 
+mod catalog;
 mod energy;
 mod net;
 mod plan;

@@ -1,0 +1,699 @@
+//! The built-in catalog: model architectures from their published configs and accelerators from
+//! their datasheets, usable by name from any scenario (`catalog = "deepseek-v3"`) and from
+//! `tokengrid energy` and `tokengrid catalog`.
+//!
+//! A model entry is its architecture (layers, hidden size, heads, KV heads or MLA ranks, experts,
+//! shared experts, experts per token, precision); parameter counts, KV bytes per token and attention
+//! FLOPs are computed from it, never typed in. Each entry names its source; a figure no source gives
+//! is marked `assumption:` in the entry's note.
+
+use serde::Serialize;
+
+/// Attention of one layer.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Attention {
+    /// Grouped-query attention: `heads` query heads share `kv_heads` key/value heads.
+    Gqa {
+        /// Key/value heads.
+        kv_heads: u32,
+        /// Dimension of one head.
+        head_dim: u32,
+    },
+    /// Multi-head latent attention (DeepSeek-V2/V3): keys and values cached as one compressed
+    /// latent of `kv_lora_rank` plus a shared rotary key of `qk_rope_dim`.
+    Mla {
+        /// Rank of the compressed query (0: no query compression).
+        q_lora_rank: u32,
+        /// Rank of the compressed key/value latent (what is cached).
+        kv_lora_rank: u32,
+        /// Per-head query/key dimension without rotary embedding.
+        qk_nope_dim: u32,
+        /// Per-head rotary query/key dimension (the rotary key is shared and cached).
+        qk_rope_dim: u32,
+        /// Per-head value dimension.
+        v_head_dim: u32,
+    },
+}
+
+/// Mixture-of-Experts layers of a model.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct MoeArch {
+    /// Routed experts per MoE layer.
+    pub experts: u32,
+    /// Routed experts each token picks.
+    pub experts_per_token: u32,
+    /// Shared (always active) experts per MoE layer.
+    pub shared_experts: u32,
+    /// Intermediate size of one expert.
+    pub expert_ffn_dim: u32,
+}
+
+/// Sparse attention: each query attends to its `top_k` highest-scoring past tokens, picked by a
+/// lightweight indexer that scores all of them (DeepSeek Sparse Attention, DeepSeek-V3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SparseAttention {
+    /// Tokens each query attends to.
+    pub top_k: u32,
+    /// Indexer heads.
+    pub index_heads: u32,
+    /// Indexer head dimension.
+    pub index_head_dim: u32,
+}
+
+/// A transformer's architecture as its published config gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ModelArch {
+    /// Catalog name.
+    pub name: &'static str,
+    /// Transformer layers.
+    pub layers: u32,
+    /// Leading layers with a dense FFN where the others are MoE (all layers for a dense model).
+    pub dense_layers: u32,
+    /// Hidden size.
+    pub hidden: u32,
+    /// Query heads.
+    pub heads: u32,
+    /// Attention kind and shape.
+    pub attention: Attention,
+    /// Intermediate size of a dense FFN layer (gated: three matrices).
+    pub ffn_dim: u32,
+    /// MoE layers, where the model has them.
+    pub moe: Option<MoeArch>,
+    /// Sparse attention, where the model has it.
+    pub sparse: Option<SparseAttention>,
+    /// Vocabulary size (input embedding and output head, untied).
+    pub vocab: u32,
+    /// Bytes per weight as released (1 for FP8, 2 for BF16).
+    pub bytes_per_param: f64,
+    /// Where the figures come from.
+    pub source: &'static str,
+    /// Assumptions and remarks.
+    pub note: &'static str,
+}
+
+impl ModelArch {
+    fn attention_params(&self) -> f64 {
+        let h = f64::from(self.hidden);
+        let heads = f64::from(self.heads);
+        match self.attention {
+            Attention::Gqa { kv_heads, head_dim } => {
+                let hd = f64::from(head_dim);
+                // q and o: hidden x heads x head_dim each; k and v: hidden x kv_heads x head_dim.
+                2.0 * h * heads * hd + 2.0 * h * f64::from(kv_heads) * hd
+            }
+            Attention::Mla {
+                q_lora_rank,
+                kv_lora_rank,
+                qk_nope_dim,
+                qk_rope_dim,
+                v_head_dim,
+            } => {
+                let qk = f64::from(qk_nope_dim + qk_rope_dim);
+                let q = if q_lora_rank == 0 {
+                    h * heads * qk
+                } else {
+                    let r = f64::from(q_lora_rank);
+                    h * r + r * heads * qk
+                };
+                let kv_a = h * f64::from(kv_lora_rank + qk_rope_dim);
+                let kv_b = f64::from(kv_lora_rank) * heads * f64::from(qk_nope_dim + v_head_dim);
+                let o = heads * f64::from(v_head_dim) * h;
+                q + kv_a + kv_b + o
+            }
+        }
+    }
+
+    fn indexer_params(&self) -> f64 {
+        self.sparse.map_or(0.0, |s| {
+            let h = f64::from(self.hidden);
+            let ih = f64::from(s.index_heads);
+            // The indexer's queries come from the compressed query (MLA) or the hidden state.
+            let q_in = match self.attention {
+                Attention::Mla { q_lora_rank, .. } if q_lora_rank > 0 => f64::from(q_lora_rank),
+                _ => h,
+            };
+            // Query projection per head, one shared key, a per-head weight.
+            q_in * ih * f64::from(s.index_head_dim) + h * f64::from(s.index_head_dim) + h * ih
+        })
+    }
+
+    /// Layers whose FFN is a MoE layer.
+    pub fn moe_layers(&self) -> u32 {
+        if self.moe.is_some() {
+            self.layers - self.dense_layers
+        } else {
+            0
+        }
+    }
+
+    /// Parameters of one routed expert summed over the MoE layers.
+    pub fn expert_params(&self) -> f64 {
+        self.moe.map_or(0.0, |m| {
+            3.0 * f64::from(self.hidden)
+                * f64::from(m.expert_ffn_dim)
+                * f64::from(self.moe_layers())
+        })
+    }
+
+    /// Parameters every token uses whatever the routing: embeddings, attention, dense FFN layers,
+    /// shared experts and routers (all parameters of a dense model).
+    pub fn shared_params(&self) -> f64 {
+        let h = f64::from(self.hidden);
+        let per_layer = self.attention_params() + self.indexer_params();
+        let dense_ffn = 3.0 * h * f64::from(self.ffn_dim) * f64::from(self.dense_layers);
+        let moe_shared = self.moe.map_or(0.0, |m| {
+            let shared = 3.0 * h * f64::from(m.expert_ffn_dim) * f64::from(m.shared_experts);
+            let router = h * f64::from(m.experts);
+            (shared + router) * f64::from(self.moe_layers())
+        });
+        2.0 * f64::from(self.vocab) * h
+            + per_layer * f64::from(self.layers)
+            + dense_ffn
+            + moe_shared
+    }
+
+    /// Total parameters.
+    pub fn total_params(&self) -> f64 {
+        let experts = self.moe.map_or(0.0, |m| f64::from(m.experts));
+        self.shared_params() + experts * self.expert_params()
+    }
+
+    /// Parameters one token activates.
+    pub fn active_params(&self) -> f64 {
+        let k = self.moe.map_or(0.0, |m| f64::from(m.experts_per_token));
+        self.shared_params() + k * self.expert_params()
+    }
+
+    /// KV-cache values cached per token per layer: `2 x kv_heads x head_dim` for GQA, the latent
+    /// plus the rotary key for MLA.
+    pub fn kv_values_per_token_per_layer(&self) -> f64 {
+        match self.attention {
+            Attention::Gqa { kv_heads, head_dim } => 2.0 * f64::from(kv_heads * head_dim),
+            Attention::Mla {
+                kv_lora_rank,
+                qk_rope_dim,
+                ..
+            } => f64::from(kv_lora_rank + qk_rope_dim),
+        }
+    }
+
+    /// KV-cache bytes per token of context at `bytes_per_value` (2 for BF16, 1 for FP8), plus the
+    /// sparse-attention indexer's FP8 key where the model has one.
+    pub fn kv_bytes_per_token(&self, bytes_per_value: f64) -> f64 {
+        let index = self.sparse.map_or(0.0, |s| f64::from(s.index_head_dim));
+        (self.kv_values_per_token_per_layer() * bytes_per_value + index) * f64::from(self.layers)
+    }
+
+    /// Whether the KV cache is a latent shared by all heads (then tensor parallelism cannot split
+    /// it: every rank holds the whole latent).
+    pub fn latent_attention(&self) -> bool {
+        matches!(self.attention, Attention::Mla { .. })
+    }
+
+    /// Attention FLOPs (score and value products, all layers) to decode one token against
+    /// `context` cached tokens. GQA: `4 x heads x head_dim x context` per layer. MLA in its
+    /// absorbed decode form attends over the latent: `2 x heads x (kv_lora + rope) x context` for
+    /// scores and `2 x heads x kv_lora x context` for values. Sparse attention attends to at most
+    /// `top_k` tokens and adds its indexer, `2 x index_heads x index_head_dim x context`.
+    pub fn decode_attention_flops(&self, context: f64) -> f64 {
+        let heads = f64::from(self.heads);
+        let (attended, index) = match self.sparse {
+            Some(s) => (
+                context.min(f64::from(s.top_k)),
+                2.0 * f64::from(s.index_heads * s.index_head_dim) * context,
+            ),
+            None => (context, 0.0),
+        };
+        let per_ctx = match self.attention {
+            Attention::Gqa { head_dim, .. } => 4.0 * heads * f64::from(head_dim),
+            Attention::Mla {
+                kv_lora_rank,
+                qk_rope_dim,
+                ..
+            } => 2.0 * heads * f64::from(2 * kv_lora_rank + qk_rope_dim),
+        };
+        (per_ctx * attended + index) * f64::from(self.layers)
+    }
+
+    /// Attention FLOPs per prompt token of a prompt of `prompt` tokens, causal: each token attends
+    /// to the tokens before it, `prompt / 2` on average. MLA prefill runs un-absorbed, as
+    /// multi-head attention with `qk_nope + rope` key and `v_head` value dimensions.
+    pub fn prefill_attention_flops_per_token(&self, prompt: f64) -> f64 {
+        let heads = f64::from(self.heads);
+        let mean_ctx = prompt / 2.0;
+        let (attended, index) = match self.sparse {
+            Some(s) => (
+                mean_ctx.min(f64::from(s.top_k)),
+                2.0 * f64::from(s.index_heads * s.index_head_dim) * mean_ctx,
+            ),
+            None => (mean_ctx, 0.0),
+        };
+        let per_ctx = match self.attention {
+            Attention::Gqa { head_dim, .. } => 4.0 * heads * f64::from(head_dim),
+            Attention::Mla {
+                qk_nope_dim,
+                qk_rope_dim,
+                v_head_dim,
+                ..
+            } => 2.0 * heads * f64::from(qk_nope_dim + qk_rope_dim + v_head_dim),
+        };
+        (per_ctx * attended + index) * f64::from(self.layers)
+    }
+}
+
+const MLA_V3: Attention = Attention::Mla {
+    q_lora_rank: 1536,
+    kv_lora_rank: 512,
+    qk_nope_dim: 128,
+    qk_rope_dim: 64,
+    v_head_dim: 128,
+};
+
+const fn gqa(kv_heads: u32, head_dim: u32) -> Attention {
+    Attention::Gqa { kv_heads, head_dim }
+}
+
+const fn moe(experts: u32, k: u32, shared: u32, ffn: u32) -> Option<MoeArch> {
+    Some(MoeArch {
+        experts,
+        experts_per_token: k,
+        shared_experts: shared,
+        expert_ffn_dim: ffn,
+    })
+}
+
+/// A dense Llama-style model: `[layers, hidden, heads, kv_heads, ffn_dim, vocab]`.
+const fn dense(name: &'static str, shape: [u32; 6], source: &'static str) -> ModelArch {
+    let [layers, hidden, heads, kv_heads, ffn_dim, vocab] = shape;
+    ModelArch {
+        name,
+        layers,
+        dense_layers: layers,
+        hidden,
+        heads,
+        attention: gqa(kv_heads, hidden / heads),
+        ffn_dim,
+        moe: None,
+        sparse: None,
+        vocab,
+        bytes_per_param: 2.0,
+        source,
+        note: "released in BF16",
+    }
+}
+
+/// The model catalog.
+pub const MODELS: &[ModelArch] = &[
+    ModelArch {
+        name: "deepseek-v3",
+        layers: 61,
+        dense_layers: 3,
+        hidden: 7168,
+        heads: 128,
+        attention: MLA_V3,
+        ffn_dim: 18432,
+        moe: moe(256, 8, 1, 2048),
+        sparse: None,
+        vocab: 129_280,
+        bytes_per_param: 1.0,
+        source: "deepseek-ai/DeepSeek-V3 config.json (hidden_size, num_hidden_layers, first_k_dense_replace, MLA ranks, n_routed_experts, num_experts_per_tok, moe_intermediate_size)",
+        note: "FP8 weights as released; the multi-token-prediction module (14B) is not counted",
+    },
+    ModelArch {
+        name: "deepseek-v3.2",
+        layers: 61,
+        dense_layers: 3,
+        hidden: 7168,
+        heads: 128,
+        attention: MLA_V3,
+        ffn_dim: 18432,
+        moe: moe(256, 8, 1, 2048),
+        sparse: Some(SparseAttention {
+            top_k: 2048,
+            index_heads: 64,
+            index_head_dim: 128,
+        }),
+        vocab: 129_280,
+        bytes_per_param: 1.0,
+        source: "deepseek-ai/DeepSeek-V3.2-Exp config.json (V3 plus index_n_heads 64, index_head_dim 128, index_topk 2048)",
+        note: "DeepSeek Sparse Attention: each query attends to 2,048 tokens picked by an FP8 indexer",
+    },
+    ModelArch {
+        name: "kimi-k2",
+        layers: 61,
+        dense_layers: 1,
+        hidden: 7168,
+        heads: 64,
+        attention: MLA_V3,
+        ffn_dim: 18432,
+        moe: moe(384, 8, 1, 2048),
+        sparse: None,
+        vocab: 163_840,
+        bytes_per_param: 1.0,
+        source: "moonshotai/Kimi-K2-Instruct config.json (DeepSeek-V3 architecture, 384 experts, 64 heads, first_k_dense_replace 1)",
+        note: "block-FP8 weights as released",
+    },
+    ModelArch {
+        name: "glm-4.5",
+        layers: 92,
+        dense_layers: 3,
+        hidden: 5120,
+        heads: 96,
+        attention: gqa(8, 128),
+        ffn_dim: 12288,
+        moe: moe(160, 8, 1, 1536),
+        sparse: None,
+        vocab: 151_552,
+        bytes_per_param: 2.0,
+        source: "zai-org/GLM-4.5 config.json (num_hidden_layers 92, first_k_dense_replace 3, n_routed_experts 160, moe_intermediate_size 1536)",
+        note: "BF16 as released; the multi-token-prediction layer is not counted",
+    },
+    ModelArch {
+        name: "glm-5",
+        layers: 78,
+        dense_layers: 3,
+        hidden: 6144,
+        heads: 96,
+        attention: MLA_V3,
+        ffn_dim: 12288,
+        moe: moe(256, 8, 1, 2048),
+        sparse: Some(SparseAttention {
+            top_k: 2048,
+            index_heads: 32,
+            index_head_dim: 128,
+        }),
+        vocab: 154_880,
+        bytes_per_param: 2.0,
+        source: "zai-org/GLM-5 README: 744B total, 40B active, DeepSeek Sparse Attention",
+        note: "assumption: layer shapes are not in facts/models.csv; chosen to match the README's 744B total and 40B active with a DeepSeek-V3-style MLA and DSA",
+    },
+    ModelArch {
+        name: "minimax-m2",
+        layers: 62,
+        dense_layers: 0,
+        hidden: 3072,
+        heads: 48,
+        attention: gqa(8, 128),
+        ffn_dim: 0,
+        moe: moe(256, 8, 0, 1536),
+        sparse: None,
+        vocab: 200_064,
+        bytes_per_param: 1.0,
+        source: "MiniMaxAI/MiniMax-M2 config.json (62 layers, hidden 3072, 48 heads, 8 KV heads, 256 experts, top-8, intermediate 1536)",
+        note: "FP8 weights as released",
+    },
+    ModelArch {
+        name: "qwen3-235b-a22b",
+        layers: 94,
+        dense_layers: 0,
+        hidden: 4096,
+        heads: 64,
+        attention: gqa(4, 128),
+        ffn_dim: 0,
+        moe: moe(128, 8, 0, 1536),
+        sparse: None,
+        vocab: 151_936,
+        bytes_per_param: 2.0,
+        source: "Qwen/Qwen3-235B-A22B config.json (94 layers, hidden 4096, 64 heads, 4 KV heads, 128 experts, top-8, moe_intermediate_size 1536)",
+        note: "BF16 as released (an FP8 release exists)",
+    },
+    dense(
+        "llama-3.1-8b",
+        [32, 4096, 32, 8, 14336, 128_256],
+        "meta-llama/Llama-3.1-8B config.json",
+    ),
+    dense(
+        "llama-3.1-70b",
+        [80, 8192, 64, 8, 28672, 128_256],
+        "meta-llama/Llama-3.1-70B config.json; facts/models.csv (dim 8192, 64 heads, 8 KV heads)",
+    ),
+    dense(
+        "llama-3.1-405b",
+        [126, 16384, 128, 8, 53248, 128_256],
+        "meta-llama/Llama-3.1-405B config.json; facts/models.csv (dim 16384, 128 heads, 8 KV heads)",
+    ),
+    dense(
+        "llama-2-70b",
+        [80, 8192, 64, 8, 28672, 32_000],
+        "meta-llama/Llama-2-70b-hf config.json",
+    ),
+];
+
+/// An accelerator type as its datasheet gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct AcceleratorSpec {
+    /// Catalog name.
+    pub name: &'static str,
+    /// Peak dense BF16 TFLOPS.
+    pub bf16_tflops: f64,
+    /// Peak dense FP8 TFLOPS, where the type has FP8.
+    pub fp8_tflops: Option<f64>,
+    /// HBM capacity, GB (1e9 bytes): the vendor's "80 GB" is 80 GiB, 85.9e9 bytes.
+    pub hbm_gb: f64,
+    /// HBM bandwidth, TB/s.
+    pub hbm_tbps: f64,
+    /// Board power at full load, W.
+    pub tdp_w: f64,
+    /// Board power idle, W.
+    pub idle_w: f64,
+    /// Scale-up (NVLink, HCCS) bandwidth per accelerator, one direction, GB/s.
+    pub scale_up_gbps: f64,
+    /// Scale-out (InfiniBand, RoCE) bandwidth per accelerator, one direction, GB/s.
+    pub scale_out_gbps: f64,
+    /// Accelerators per node (one scale-up domain).
+    pub per_node: u32,
+    /// Power of the node beyond its accelerators (CPUs, NICs, fans, storage) per accelerator, W.
+    pub host_w: f64,
+    /// Where the figures come from.
+    pub source: &'static str,
+    /// Assumptions and remarks.
+    pub note: &'static str,
+}
+
+/// 2^30 / 10^9: GiB in GB.
+pub const GIB: f64 = 1.073_741_824;
+
+/// Host power per accelerator of an NVIDIA HGX/DGX H100-class node: DGX H100's 10.2 kW maximum less
+/// 8 x 700 W of GPUs is 575 W per GPU of host at its maximum.
+///
+/// assumption: the host draws half of that while serving (CPUs mostly idle, NICs and fans busy);
+/// no public source measures host power under inference.
+pub const HGX_HOST_W: f64 = 0.5 * (10_200.0 - 8.0 * 700.0) / 8.0;
+
+const IDLE_NOTE: &str = "assumption: idle_w is not in a datasheet; DESIGN.md's example uses 90 W";
+
+/// The accelerator catalog.
+pub const ACCELERATORS: &[AcceleratorSpec] = &[
+    AcceleratorSpec {
+        name: "H100-SXM",
+        bf16_tflops: 989.0,
+        fp8_tflops: Some(1979.0),
+        hbm_gb: 80.0 * GIB,
+        hbm_tbps: 3.35,
+        tdp_w: 700.0,
+        idle_w: 90.0,
+        scale_up_gbps: 450.0,
+        scale_out_gbps: 50.0,
+        per_node: 8,
+        host_w: HGX_HOST_W,
+        source: "facts/accelerators.csv; NVIDIA H100 datasheet: NVLink 900 GB/s (450 each way), DGX H100 8 x 400 Gb/s ConnectX-7, 10.2 kW max",
+        note: IDLE_NOTE,
+    },
+    AcceleratorSpec {
+        name: "H800-SXM",
+        bf16_tflops: 989.0,
+        fp8_tflops: Some(1979.0),
+        hbm_gb: 80.0 * GIB,
+        hbm_tbps: 3.35,
+        tdp_w: 700.0,
+        idle_w: 90.0,
+        scale_up_gbps: 200.0,
+        scale_out_gbps: 50.0,
+        per_node: 8,
+        host_w: HGX_HOST_W,
+        source: "facts/accelerators.csv (NVLink 400 GB/s, 200 each way); DeepSeek-V3 technical report section 3.1: 8 GPUs per node, 400 Gb/s InfiniBand per GPU",
+        note: "TDP assumed equal to H100 SXM (facts/accelerators.csv); idle_w assumption as H100",
+    },
+    AcceleratorSpec {
+        name: "H200",
+        bf16_tflops: 989.0,
+        fp8_tflops: Some(1979.0),
+        hbm_gb: 141.0 * GIB,
+        hbm_tbps: 4.8,
+        tdp_w: 700.0,
+        idle_w: 90.0,
+        scale_up_gbps: 450.0,
+        scale_out_gbps: 50.0,
+        per_node: 8,
+        host_w: HGX_HOST_W,
+        source: "facts/accelerators.csv; NVIDIA H200 datasheet (NVLink 900 GB/s)",
+        note: IDLE_NOTE,
+    },
+    AcceleratorSpec {
+        name: "H20",
+        bf16_tflops: 148.0,
+        fp8_tflops: Some(296.0),
+        hbm_gb: 96.0 * GIB,
+        hbm_tbps: 4.0,
+        tdp_w: 400.0,
+        idle_w: 60.0,
+        scale_up_gbps: 450.0,
+        scale_out_gbps: 50.0,
+        per_node: 8,
+        host_w: HGX_HOST_W,
+        source: "facts/accelerators.csv; third-party tables of H20 (NVLink 900 GB/s)",
+        note: "assumption: idle_w scaled from H100's 90 W by TDP; host as HGX H100",
+    },
+    AcceleratorSpec {
+        name: "A100-SXM-80GB",
+        bf16_tflops: 312.0,
+        fp8_tflops: None,
+        hbm_gb: 80.0 * GIB,
+        hbm_tbps: 2.04,
+        tdp_w: 400.0,
+        idle_w: 60.0,
+        scale_up_gbps: 300.0,
+        scale_out_gbps: 25.0,
+        per_node: 8,
+        host_w: 0.5 * (6_500.0 - 8.0 * 400.0) / 8.0,
+        source: "facts/accelerators.csv; NVIDIA A100 datasheet (NVLink 600 GB/s); DGX A100: 8 x 200 Gb/s HDR, 6.5 kW max",
+        note: "assumption: idle_w scaled from H100's by TDP; host draws half its nameplate headroom as HGX H100",
+    },
+    AcceleratorSpec {
+        name: "B200",
+        bf16_tflops: 2250.0,
+        fp8_tflops: Some(4500.0),
+        hbm_gb: 180.0 * GIB,
+        hbm_tbps: 8.0,
+        tdp_w: 1000.0,
+        idle_w: 130.0,
+        scale_up_gbps: 900.0,
+        scale_out_gbps: 50.0,
+        per_node: 8,
+        host_w: 0.5 * (14_300.0 - 8.0 * 1000.0) / 8.0,
+        source: "NVIDIA HGX B200 datasheet: 2.25 PF dense BF16, 4.5 PF dense FP8, 180 GB HBM3e, 8 TB/s, 1,000 W, NVLink 1.8 TB/s; DGX B200 8 x 400 Gb/s, 14.3 kW max",
+        note: "assumption: idle_w scaled from H100's by TDP; host draws half its nameplate headroom",
+    },
+    AcceleratorSpec {
+        name: "Ascend-910B",
+        bf16_tflops: 320.0,
+        fp8_tflops: None,
+        hbm_gb: 64.0 * GIB,
+        hbm_tbps: 1.6,
+        tdp_w: 400.0,
+        idle_w: 60.0,
+        scale_up_gbps: 196.0,
+        scale_out_gbps: 25.0,
+        per_node: 8,
+        host_w: 0.5 * (5_600.0 - 8.0 * 400.0) / 8.0,
+        source: "facts/accelerators.csv (FP16 320 TFLOPS, 64 GB HBM2e, 400 W); HCCS 392 GB/s and 200 Gb/s RoCE per NPU from third-party Atlas 800T A2 tables",
+        note: "assumption: HBM bandwidth 1.6 TB/s is commonly quoted but unsourced (facts/accelerators.csv); node power 5.6 kW, idle_w scaled from H100's",
+    },
+    AcceleratorSpec {
+        name: "Ascend-910C",
+        bf16_tflops: 752.0,
+        fp8_tflops: None,
+        hbm_gb: 128.0 * GIB,
+        hbm_tbps: 3.2,
+        tdp_w: 800.0,
+        idle_w: 120.0,
+        scale_up_gbps: 196.0,
+        scale_out_gbps: 50.0,
+        per_node: 8,
+        host_w: HGX_HOST_W,
+        source: "Huawei CloudMatrix384 paper (arXiv 2506.12708): two dies, 752 TFLOPS dense BF16, 128 GB, 3.2 TB/s, UB 196 GB/s each way per die",
+        note: "assumption: 800 W per package (two 910B-class dies), idle and host as H100-class; scale-out 400 Gb/s",
+    },
+];
+
+/// The catalog model named `name` (case-insensitive).
+pub fn model(name: &str) -> Option<&'static ModelArch> {
+    MODELS.iter().find(|m| m.name.eq_ignore_ascii_case(name))
+}
+
+/// The catalog accelerator named `name` (case-insensitive).
+pub fn accelerator(name: &str) -> Option<&'static AcceleratorSpec> {
+    ACCELERATORS
+        .iter()
+        .find(|a| a.name.eq_ignore_ascii_case(name))
+}
+
+/// Names of the catalog's models.
+pub fn model_names() -> Vec<&'static str> {
+    MODELS.iter().map(|m| m.name).collect()
+}
+
+/// Names of the catalog's accelerators.
+pub fn accelerator_names() -> Vec<&'static str> {
+    ACCELERATORS.iter().map(|a| a.name).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn within(got: f64, want: f64, tol: f64) -> bool {
+        (got / want - 1.0).abs() <= tol
+    }
+
+    /// Total and active parameters computed from the architecture against the model cards
+    /// (facts/models.csv and each config's README): totals within 3%.
+    #[test]
+    fn parameter_counts_match_the_model_cards() {
+        for (name, total_b, active_b) in [
+            ("deepseek-v3", 671.0, 37.0),
+            ("deepseek-v3.2", 671.0, 37.0),
+            ("kimi-k2", 1000.0, 32.0),
+            ("glm-4.5", 355.0, 32.0),
+            ("glm-5", 744.0, 40.0),
+            ("minimax-m2", 230.0, 10.0),
+            ("qwen3-235b-a22b", 235.0, 22.0),
+            ("llama-3.1-8b", 8.03, 8.03),
+            ("llama-3.1-70b", 70.6, 70.6),
+            ("llama-3.1-405b", 405.0, 405.0),
+            ("llama-2-70b", 69.0, 69.0),
+        ] {
+            let m = model(name).expect("catalog model");
+            let (t, a) = (m.total_params() / 1e9, m.active_params() / 1e9);
+            assert!(
+                within(t, total_b, 0.03),
+                "{name}: total {t:.1}B vs {total_b}B"
+            );
+            // Cards round the active count and some leave the embeddings out of it (MiniMax-M2:
+            // 10B quoted, 11.0B with its 1.2B of embeddings).
+            assert!(
+                within(a, active_b, 0.12),
+                "{name}: active {a:.1}B vs {active_b}B"
+            );
+        }
+    }
+
+    /// DeepSeek-V3's MLA cache: (512 + 64) x 61 layers x 2 bytes = 70,272 bytes per token; Llama
+    /// 3.1 70B's GQA cache: 2 x 8 x 128 x 80 x 2 = 327,680.
+    #[test]
+    fn kv_bytes_per_token_by_hand() {
+        assert_eq!(
+            model("deepseek-v3")
+                .expect("in catalog")
+                .kv_bytes_per_token(2.0),
+            70_272.0
+        );
+        assert_eq!(
+            model("llama-3.1-70b")
+                .expect("in catalog")
+                .kv_bytes_per_token(2.0),
+            327_680.0
+        );
+    }
+
+    #[test]
+    fn names_are_unique_and_found_case_insensitively() {
+        let mut m = model_names();
+        m.sort_unstable();
+        m.dedup();
+        assert_eq!(m.len(), MODELS.len());
+        assert!(accelerator("h100-sxm").is_some());
+        assert!(model("nope").is_none());
+    }
+}
