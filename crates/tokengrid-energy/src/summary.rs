@@ -27,6 +27,11 @@ pub struct Query {
     pub busy_fraction: Option<f64>,
     /// Token price, yuan per million output tokens (default: DeepSeek's R1 price).
     pub price_per_million_tokens: Option<f64>,
+    /// Prompt tokens of the requests the `serving` steady state serves (default: the scenario's
+    /// class mix for the model).
+    pub prompt_tokens: Option<f64>,
+    /// Output tokens of those requests (default: the class mix).
+    pub output_tokens: Option<f64>,
 }
 
 /// Why a query cannot be answered (the user's to fix).
@@ -56,6 +61,33 @@ pub enum QueryError {
     /// A value out of range.
     #[error("{0}")]
     Invalid(String),
+}
+
+/// The steady state of one replica serving equal requests (DESIGN.md: `energy`'s `serving`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Serving {
+    /// Prompt tokens per request.
+    pub prompt_tokens: f64,
+    /// Output tokens per request.
+    pub output_tokens: f64,
+    /// Concurrent requests on the replica.
+    pub batch: u32,
+    /// Output tokens/s of the replica, prefill interleaved.
+    pub output_tokens_per_s_per_replica: f64,
+    /// Requests completed per second by the replica.
+    pub requests_per_s_per_replica: f64,
+    /// One decode step, ms.
+    pub decode_step_ms: f64,
+    /// Time to first token on a free slot, ms.
+    pub ttft_ms: f64,
+    /// Power of the replica's accelerators, W.
+    pub accelerator_power_w: f64,
+    /// IT power: accelerators and their hosts, W.
+    pub it_power_w: f64,
+    /// Accelerator energy per output token, prefill included, J.
+    pub accelerator_joules_per_output_token: f64,
+    /// IT energy per output token, prefill included, J.
+    pub it_joules_per_output_token: f64,
 }
 
 /// One hub's cost and uplift for the deployment.
@@ -126,6 +158,9 @@ pub struct EnergySummary {
     /// The same replica as a dense model (MoE models only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dense_equivalent: Option<DenseEquivalent>,
+    /// One replica serving `batch` requests of `prompt_tokens` + `output_tokens` under continuous
+    /// batching, prefill interleaved.
+    pub serving: Serving,
     /// Cost and uplift at every hub of the scenario.
     pub hubs: Vec<HubEconomics>,
 }
@@ -218,6 +253,36 @@ pub fn summarize(s: &Scenario, q: &Query) -> Result<EnergySummary, QueryError> {
     if !(price.is_finite() && price >= 0.0) {
         return Err(QueryError::Invalid(format!("price {price} must be >= 0")));
     }
+    let (prompt, output) = match (q.prompt_tokens, q.output_tokens) {
+        (Some(p), Some(o)) => (p, o),
+        (p, o) => {
+            let (dp, d_o) = default_request(s, model_id).unwrap_or((context, 1.0));
+            (p.unwrap_or(dp), o.unwrap_or(d_o))
+        }
+    };
+    if !(prompt.is_finite() && prompt >= 0.0 && output.is_finite() && output >= 1.0) {
+        return Err(QueryError::Invalid(format!(
+            "prompt tokens {prompt} must be >= 0 and output tokens {output} >= 1"
+        )));
+    }
+    let serving_batch = match q.batch {
+        Some(b) => b,
+        None => replica.kv_batch_limit(prompt + output / 2.0).max(1),
+    };
+    let st = replica.steady_state(prompt, output, serving_batch);
+    let serving = Serving {
+        prompt_tokens: prompt,
+        output_tokens: output,
+        batch: serving_batch,
+        output_tokens_per_s_per_replica: st.output_tokens_per_s,
+        requests_per_s_per_replica: st.requests_per_s,
+        decode_step_ms: st.decode_step_s * 1e3,
+        ttft_ms: st.ttft_s * 1e3,
+        accelerator_power_w: st.accelerator_power_w,
+        it_power_w: st.it_power_w,
+        accelerator_joules_per_output_token: st.accelerator_joules_per_output_token,
+        it_joules_per_output_token: st.it_joules_per_output_token,
+    };
     let decode_tps = replica.decode_tokens_per_s(batch, context);
     let j_busy = replica.joules_per_output_token(batch, context);
     let econ = |pue: f64, tariff: f64| Economics {
@@ -282,6 +347,7 @@ pub fn summarize(s: &Scenario, q: &Query) -> Result<EnergySummary, QueryError> {
         busy_fraction: busy,
         price_per_million_output_tokens: price,
         dense_equivalent,
+        serving,
         hubs,
     })
 }
@@ -293,13 +359,18 @@ pub fn fewest_that_fit(model: &Model, hbm_gb: f64) -> u32 {
     (need.ceil().max(1.0)).min(f64::from(u32::MAX)) as u32
 }
 
-/// Mean KV context of the scenario's requests for `model`: over its inference and batch classes,
-/// mean prompt + half the mean output (a sequence's context grows from its prompt to prompt +
-/// output while it decodes), weighted by the classes' shares of the regions' peak request rates
-/// (equal weights when no region sends them). 1,000 tokens when no class uses the model.
+/// Mean KV context of the scenario's requests for `model`: mean prompt + half the mean output of
+/// [`default_request`] (a sequence's context grows from its prompt to prompt + output while it
+/// decodes). 1,000 tokens when no class uses the model.
 pub fn default_context(s: &Scenario, model: ModelId) -> f64 {
-    let mut sum = 0.0;
-    let mut weights = 0.0;
+    default_request(s, model).map_or(1000.0, |(p, o)| p + o / 2.0)
+}
+
+/// Mean (prompt, output) tokens of the scenario's requests for `model`: over its inference and
+/// batch classes, weighted by the classes' shares of the regions' peak request rates (equal
+/// weights when no region sends them). `None` when no class uses the model.
+pub fn default_request(s: &Scenario, model: ModelId) -> Option<(f64, f64)> {
+    let (mut sum, mut weights) = ((0.0, 0.0), 0.0);
     let mut plain = Vec::new();
     for (ci, c) in s.classes.iter().enumerate() {
         let (prompt, output) = match &c.kind {
@@ -307,7 +378,7 @@ pub fn default_context(s: &Scenario, model: ModelId) -> f64 {
             ClassKind::Batch(b) if b.model == model => (b.prompt_tokens, b.output_tokens),
             _ => continue,
         };
-        let context = prompt.mean() + output.mean() / 2.0;
+        let (p, o) = (prompt.mean(), output.mean());
         let w: f64 = s
             .regions
             .iter()
@@ -318,15 +389,19 @@ pub fn default_context(s: &Scenario, model: ModelId) -> f64 {
                     .map(move |(_, share)| r.peak_rps * share)
             })
             .sum();
-        sum += w * context;
+        sum = (sum.0 + w * p, sum.1 + w * o);
         weights += w;
-        plain.push(context);
+        plain.push((p, o));
     }
     if weights > 0.0 {
-        sum / weights
+        Some((sum.0 / weights, sum.1 / weights))
     } else if plain.is_empty() {
-        1000.0
+        None
     } else {
-        plain.iter().sum::<f64>() / plain.len() as f64
+        let n = plain.len() as f64;
+        Some((
+            plain.iter().map(|x| x.0).sum::<f64>() / n,
+            plain.iter().map(|x| x.1).sum::<f64>() / n,
+        ))
     }
 }

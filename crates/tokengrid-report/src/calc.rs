@@ -54,10 +54,25 @@ fn energy(out: &mut String, e: &EnergySummary) -> Result {
         "  {:.2} million output tokens per kWh of IT energy",
         e.output_tokens_per_kwh / 1e6
     )?;
+    let sv = &e.serving;
+    writeln!(
+        out,
+        "  serving {:.0}+{:.0}-token requests at batch {}: {:.0} output tokens/s ({:.2} requests/s) per replica, step {:.1} ms, TTFT {:.0} ms, {:.0} W IT ({:.0} W accelerators), {:.4} J IT per output token with prefill",
+        sv.prompt_tokens,
+        sv.output_tokens,
+        sv.batch,
+        sv.output_tokens_per_s_per_replica,
+        sv.requests_per_s_per_replica,
+        sv.decode_step_ms,
+        sv.ttft_ms,
+        sv.it_power_w,
+        sv.accelerator_power_w,
+        sv.it_joules_per_output_token
+    )?;
     match &e.dense_equivalent {
         Some(d) => writeln!(
             out,
-            "  MoE: {} of {} B parameters active per token; as a dense {} B model the same replica would spend {:.4} J per output token ({:.1}x)",
+            "  MoE: {:.1} of {:.1} B parameters active per token; as a dense {:.1} B model the same replica would spend {:.4} J per output token ({:.1}x)",
             e.active_params_b,
             e.total_params_b,
             e.total_params_b,
@@ -66,7 +81,7 @@ fn energy(out: &mut String, e: &EnergySummary) -> Result {
         )?,
         None => writeln!(
             out,
-            "  dense: all {} B parameters active per token",
+            "  dense: all {:.1} B parameters active per token",
             e.total_params_b
         )?,
     }

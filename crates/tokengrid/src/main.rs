@@ -223,6 +223,13 @@ struct EnergyArgs {
     /// Fraction of time the replica is busy; idle time still draws idle power.
     #[arg(long, default_value_t = 1.0)]
     busy_fraction: f64,
+    /// Prompt tokens per request of the `serving` steady state [default: the scenario's class
+    /// mix for the model].
+    #[arg(long)]
+    prompt_tokens: Option<f64>,
+    /// Output tokens per request of the `serving` steady state [default: the class mix].
+    #[arg(long)]
+    output_tokens: Option<f64>,
     /// Token price for the value uplift, yuan per million output tokens [default: DeepSeek R1's
     /// US$2.19 at 7.2 yuan/US$].
     #[arg(long)]
@@ -340,6 +347,8 @@ fn energy(out: &mut impl Write, args: EnergyArgs) -> Result<(), Failure> {
         context_tokens: args.context,
         busy_fraction: Some(args.busy_fraction),
         price_per_million_tokens: args.price,
+        prompt_tokens: args.prompt_tokens,
+        output_tokens: args.output_tokens,
     };
     let e = summary::summarize(&s, &q).map_err(|e| Failure::Input(format!("error: {e}")))?;
     match args.format {

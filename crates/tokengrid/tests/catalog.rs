@@ -68,11 +68,7 @@ fn a_scenario_model_from_the_catalog_with_an_unknown_name_is_located() {
     std::fs::create_dir_all(&dir).expect("tmp");
     let text = tokengrid_core::builtin::text("two-hubs")
         .expect("builtin")
-        .replacen(
-            "[[model]]\nname = \"deepseek-v3\"",
-            "[[model]]\nname = \"deepseek-v3\"\ncatalog = \"deepseek-v9\"",
-            1,
-        );
+        .replacen("catalog = \"deepseek-v3\"", "catalog = \"deepseek-v9\"", 1);
     let path = dir.join("s.toml");
     std::fs::write(&path, text).expect("write");
     let out = tokengrid(&["scenario", "validate", path.to_str().expect("utf-8")]);
