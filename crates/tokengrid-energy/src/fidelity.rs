@@ -5,8 +5,9 @@
 //! `cargo run -p tokengrid-energy --example fidelity > docs/fidelity.md` writes the table;
 //! `cargo run -p tokengrid-energy --example fit` refits [`Physics::FITTED`] on the same rows.
 
-use tokengrid_core::catalog::{self, ModelArch};
-use tokengrid_core::{Accelerator, AcceleratorId, Model, Moe, Parallelism};
+use tokengrid_core::catalog;
+
+pub use crate::deploy::{accelerator_of, model_of};
 
 use crate::roofline::{Physics, Replica};
 
@@ -183,55 +184,6 @@ pub fn rows() -> Vec<Row> {
         });
     }
     out
-}
-
-/// The scenario model of catalog `arch` at `bytes` per weight on `n` accelerators split
-/// `tensor` ways (attention data parallel over the rest, experts over all).
-pub fn model_of(arch: &ModelArch, bytes: f64, n: u32, tensor: u32, max_batch: u32) -> Model {
-    let moe = arch.moe.map(|m| Moe {
-        experts: m.experts,
-        experts_per_token: m.experts_per_token,
-    });
-    Model {
-        name: arch.name.into(),
-        total_params_b: arch.total_params() / 1e9,
-        active_params_b: arch.active_params() / 1e9,
-        moe,
-        bytes_per_param: bytes,
-        kv_bytes_per_token: arch.kv_bytes_per_token(2.0),
-        accelerator: AcceleratorId(0),
-        accelerators_per_replica: n,
-        max_batch,
-        prefill_tokens_per_s: None,
-        decode_tokens_per_s: None,
-        prefill_mfu: None,
-        decode_mfu: None,
-        decode_mbu: None,
-        arch: Some(*arch),
-        parallelism: Parallelism {
-            tensor,
-            data: (n / tensor.max(1)).max(1),
-            expert: if moe.is_some() { n } else { 1 },
-        },
-    }
-}
-
-/// The scenario accelerator of catalog entry `name`.
-pub fn accelerator_of(name: &str) -> Option<Accelerator> {
-    let a = catalog::accelerator(name)?;
-    Some(Accelerator {
-        name: a.name.into(),
-        bf16_tflops: a.bf16_tflops,
-        fp8_tflops: a.fp8_tflops,
-        hbm_gb: a.hbm_gb,
-        hbm_tbps: a.hbm_tbps,
-        tdp_w: a.tdp_w,
-        idle_w: a.idle_w,
-        scale_up_gbps: a.scale_up_gbps,
-        scale_out_gbps: a.scale_out_gbps,
-        per_node: a.per_node,
-        host_w: a.host_w,
-    })
 }
 
 /// The model's answer for `row` under `physics`.

@@ -54,6 +54,7 @@
 
 #![warn(missing_docs)]
 
+pub mod deploy;
 pub mod economics;
 pub mod fidelity;
 pub mod hourly;
@@ -66,6 +67,8 @@ pub mod tariff;
 
 pub use economics::Economics;
 pub use power::JOULES_PER_KWH;
-pub use roofline::{Efficiency, Physics, Precision, Replica, SteadyState, StepCost};
+pub use roofline::{
+    Efficiency, Physics, Precision, Replica, ServingFigures, SteadyState, StepCost,
+};
 pub use supply::{Draw, HubSupply};
 pub use tariff::Tariff;

@@ -611,6 +611,48 @@ impl Replica {
     }
 }
 
+/// The load-independent serving figures of one replica at its full batch: the one source the
+/// simulator's world, the static view, the LP planner and the live dispatcher all read
+/// ([`Replica::figures`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ServingFigures {
+    /// Accelerators in the replica.
+    pub accelerators: u32,
+    /// Sequences a replica serves at once.
+    pub batch: u32,
+    /// Prefill tokens/s of the replica (1,000-token prompts).
+    pub prefill_tokens_per_s: f64,
+    /// Decode step at full batch, s (the time per output token a sequence sees).
+    pub decode_step_s: f64,
+    /// IT J per prompt token.
+    pub joules_per_prompt_token: f64,
+    /// IT J per output token at full batch.
+    pub joules_per_output_token: f64,
+    /// IT power of the replica idle (accelerators idle, hosts on), kW.
+    pub idle_kw: f64,
+    /// IT power the replica adds when it turns busy at full batch, kW.
+    pub marginal_kw: f64,
+}
+
+impl Replica {
+    /// The replica's figures decoding `batch` sequences of `context_tokens` mean context.
+    pub fn figures(&self, batch: u32, context_tokens: f64) -> ServingFigures {
+        let batch = batch.max(1);
+        let busy_w = self.busy_it_power_w(&self.decode_cost(batch, context_tokens));
+        let idle_w = f64::from(self.accelerators) * (self.idle_w + self.host_w);
+        ServingFigures {
+            accelerators: self.accelerators,
+            batch,
+            prefill_tokens_per_s: self.prefill_tokens_per_s(),
+            decode_step_s: self.decode_step_s(batch, context_tokens),
+            joules_per_prompt_token: self.joules_per_prompt_token(),
+            joules_per_output_token: self.joules_per_output_token(batch, context_tokens),
+            idle_kw: idle_w / 1000.0,
+            marginal_kw: (busy_w - idle_w).max(0.0) / 1000.0,
+        }
+    }
+}
+
 /// One replica serving a steady stream of equal requests ([`Replica::steady_state`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SteadyState {

@@ -3,30 +3,43 @@
 //! [`crate::StaticView`] and the simulator's world both build on these, so the two never
 //! disagree about a hub they describe alike.
 
-use tokengrid_core::{HubId, Scenario, Site};
-use tokengrid_energy::Replica;
+use tokengrid_core::{Hub, HubId, ModelId, Scenario, Site};
 use tokengrid_energy::summary::default_context;
+use tokengrid_energy::{Replica, ServingFigures};
 use tokengrid_net::Topology;
 
 use crate::view::{LinkSnapshot, Origin};
 
-/// Serving figures of one model at one hub, independent of load.
+/// Serving figures of one model at one hub, independent of load: its replicas and each
+/// replica's [`ServingFigures`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ModelFacts {
     /// Replicas.
     pub replicas: u32,
-    /// Sequences a replica serves at once (the KV limit at the model's mean context).
-    pub batch: u32,
-    /// Prefill tokens/s of a replica.
-    pub prefill_tokens_per_s: f64,
-    /// Decode step time at full batch, s (the time per output token a sequence sees).
-    pub decode_step_s: f64,
-    /// IT J per prompt token.
-    pub joules_per_prompt_token: f64,
-    /// IT J per output token at full batch.
-    pub joules_per_output_token: f64,
-    /// Extra IT kW when one replica turns busy.
-    pub marginal_kw: f64,
+    /// One replica at its full batch (the KV limit at the model's mean context).
+    pub replica: ServingFigures,
+}
+
+/// The serving figures of one replica of `m` as scenario `s` deploys it, at the model's mean
+/// context: the one place the simulator's world, the static view and the planner get them.
+pub fn replica_figures(s: &Scenario, m: ModelId) -> (Replica, ServingFigures, f64) {
+    let model = s.model(m);
+    let r = Replica::new(model, s.accelerator(model.accelerator));
+    let ctx = default_context(s, m);
+    let f = r.figures(r.kv_batch_limit(ctx).max(1), ctx);
+    (r, f, ctx)
+}
+
+/// IT power of a hub with every accelerator idle and its hosts on, kW.
+pub fn hub_idle_kw(s: &Scenario, h: &Hub) -> f64 {
+    h.accelerators
+        .iter()
+        .map(|(a, n)| {
+            let acc = s.accelerator(*a);
+            f64::from(*n) * (acc.idle_w + acc.host_w)
+        })
+        .sum::<f64>()
+        / 1000.0
 }
 
 /// Load-independent serving figures of every (hub, model) pair of a scenario.
@@ -34,19 +47,9 @@ pub fn model_facts(s: &Scenario) -> Vec<Option<ModelFacts>> {
     let mut out = vec![None; s.hubs.len() * s.models.len()];
     for (hi, h) in s.hubs.iter().enumerate() {
         for &m in &h.models {
-            let model = s.model(m);
-            let acc = s.accelerator(model.accelerator);
-            let r = Replica::new(model, acc);
-            let ctx = default_context(s, m);
-            let batch = r.kv_batch_limit(ctx).max(1);
             out[hi * s.models.len() + m.index()] = Some(ModelFacts {
                 replicas: s.replicas_at(HubId(hi as u32), m),
-                batch,
-                prefill_tokens_per_s: r.prefill_tokens_per_s(),
-                decode_step_s: r.decode_step_s(batch, ctx),
-                joules_per_prompt_token: r.joules_per_prompt_token(),
-                joules_per_output_token: r.joules_per_output_token(batch, ctx),
-                marginal_kw: f64::from(r.accelerators) * (acc.tdp_w - acc.idle_w) / 1000.0,
+                replica: replica_figures(s, m).1,
             });
         }
     }

@@ -20,9 +20,7 @@ use good_lp::{
 };
 use serde::Serialize;
 use tokengrid_core::{ClassId, ClassKind, HubId, RegionId, Scenario, Site};
-use tokengrid_energy::Replica;
 use tokengrid_energy::hourly::Clock;
-use tokengrid_energy::summary::default_context;
 
 /// Highest planned utilization of a hub's replicas.
 ///
@@ -331,11 +329,8 @@ fn class_at_hub(
     if !hub.serves(model_id) || s.replicas_at(h, model_id) == 0 {
         return None;
     }
-    let m = s.model(model_id);
-    let acc = s.accelerator(m.accelerator);
-    let replica = Replica::new(m, acc);
-    let ctx = default_context(s, model_id);
-    let batch = replica.kv_batch_limit(ctx).max(1);
+    let (_, fig, _) = crate::facts::replica_figures(s, model_id);
+    let batch = fig.batch;
     let (prompt, output, ttft, e2e) = match &class.kind {
         ClassKind::Inference(i) => (
             i.prompt_tokens.mean(),
@@ -346,8 +341,8 @@ fn class_at_hub(
         ClassKind::Batch(b) => (b.prompt_tokens.mean(), b.output_tokens.mean(), None, None),
         ClassKind::Training(_) => return None,
     };
-    let prefill_s = prompt / replica.prefill_tokens_per_s();
-    let step = replica.decode_step_s(batch, ctx);
+    let prefill_s = prompt / fig.prefill_tokens_per_s;
+    let step = fig.decode_step_s;
     let rtt = topo.rtt_ms(Site::Region(r), Site::Hub(h));
     let ttft_ms = rtt + prefill_s * 1e3;
     let e2e_ms = ttft_ms + output * step * 1e3;
@@ -358,9 +353,9 @@ fn class_at_hub(
         && e2e.is_none_or(|t| e2e_ms <= t * headroom);
     // A request holds the replica for its prefill and a 1/batch share of each decode step.
     let load_s = prefill_s + output * step / f64::from(batch);
-    // Marginal energy: (TDP - idle) share of busy power over that replica time.
-    let marginal_w = f64::from(replica.accelerators) * (acc.tdp_w - acc.idle_w);
-    let kwh_marginal = marginal_w * load_s * hub.pue / tokengrid_energy::JOULES_PER_KWH;
+    // Marginal energy: the power a busy replica adds over idle, over that replica time.
+    let kwh_marginal =
+        fig.marginal_kw * 1000.0 * load_s * hub.pue / tokengrid_energy::JOULES_PER_KWH;
     Some(ClassAtHub {
         rtt_ms: rtt,
         load_s,
@@ -374,19 +369,12 @@ pub fn hour_problem(s: &Scenario, topo: &tokengrid_net::Topology, hour: usize) -
     let hubs: Vec<PlanHub> = s
         .hubs
         .iter()
-        .map(|h| {
-            let idle_w: f64 = h
-                .accelerators
-                .iter()
-                .map(|(a, n)| f64::from(*n) * s.accelerator(*a).idle_w)
-                .sum();
-            PlanHub {
-                name: h.name.clone(),
-                idle_kw: idle_w / 1000.0 * h.pue,
-                green_kw: tokengrid_energy::supply::green_mw(s, h).at(hour) * 1000.0,
-                tariff: h.tariff_yuan_per_kwh.at(hour),
-                grid_cap_kw: h.grid_cap_mw * 1000.0,
-            }
+        .map(|h| PlanHub {
+            name: h.name.clone(),
+            idle_kw: crate::facts::hub_idle_kw(s, h) * h.pue,
+            green_kw: tokengrid_energy::supply::green_mw(s, h).at(hour) * 1000.0,
+            tariff: h.tariff_yuan_per_kwh.at(hour),
+            grid_cap_kw: h.grid_cap_mw * 1000.0,
         })
         .collect();
     let mut pools = Vec::new();

@@ -124,16 +124,16 @@ impl ClusterView for StaticView {
         let f = self.facts(h, m)?;
         Some(ModelSnapshot {
             replicas: f.replicas,
-            free_slots: f.replicas * f.batch,
+            free_slots: f.replicas * f.replica.batch,
             queue_len: 0,
             max_queue: self.max_queue[h.index()],
             expected_wait_s: 0.0,
             utilization: 0.0,
-            prefill_tokens_per_s: f.prefill_tokens_per_s,
-            decode_s_per_token: f.decode_step_s,
-            joules_per_prompt_token: f.joules_per_prompt_token,
-            joules_per_output_token: f.joules_per_output_token,
-            marginal_kw: f.marginal_kw,
+            prefill_tokens_per_s: f.replica.prefill_tokens_per_s,
+            decode_s_per_token: f.replica.decode_step_s,
+            joules_per_prompt_token: f.replica.joules_per_prompt_token,
+            joules_per_output_token: f.replica.joules_per_output_token,
+            marginal_kw: f.replica.marginal_kw,
         })
     }
 
@@ -150,7 +150,7 @@ impl ClusterView for StaticView {
     }
 
     fn free_slots_at(&self, h: HubId, m: ModelId, _from_s: f64, _to_s: f64) -> u32 {
-        self.facts(h, m).map_or(0, |f| f.replicas * f.batch)
+        self.facts(h, m).map_or(0, |f| f.replicas * f.replica.batch)
     }
 
     fn free_accelerators(

@@ -2,29 +2,58 @@
 //! policy code as the simulator decides on real hubs.
 //!
 //! A hub reports free replicas, queue depth, its tariff now and its green share now. What the
-//! telemetry does not carry (per-token speed and energy) comes from nominal figures of the
-//! energy model for DeepSeek-V3 on a 32 x H800 replica (`tokengrid energy --model deepseek-v3
-//! --accelerator H800-SXM`): prefill 342,314 tokens/s per replica, a 28 ms decode step at full
-//! batch, 0.065 J per prompt token and 0.221 J per output token.
+//! telemetry does not carry (per-token speed and energy) comes from the serving model: the
+//! catalog model it serves on the catalog accelerator it registered most of
+//! ([`tokengrid_energy::deploy::catalog_figures`], the same figures `tokengrid energy` reports).
+//! A model or accelerator the catalog does not know is costed as the reference deployment,
+//! DeepSeek-V3 on H800 ([`reference_figures`]).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokengrid_core::{AcceleratorId, DEFAULT_ROUTE_FACTOR, HubId, ModelId};
+use tokengrid_energy::ServingFigures;
+use tokengrid_energy::deploy::catalog_figures;
 use tokengrid_net::geo::derived_route;
 use tokengrid_sched::view::*;
 
 use crate::clock::now_ms;
 use crate::wire::{HubSpec, Telemetry};
 
-/// Nominal prefill throughput of a replica, tokens/s.
-pub const NOMINAL_PREFILL_TOKENS_PER_S: f64 = 342_314.0;
-/// Nominal decode time per output token a sequence sees, s.
-pub const NOMINAL_DECODE_S_PER_TOKEN: f64 = 0.028;
-/// Nominal IT energy per prompt token, J.
-pub const NOMINAL_J_PER_PROMPT_TOKEN: f64 = 0.065;
-/// Nominal IT energy per output token, J.
-pub const NOMINAL_J_PER_OUTPUT_TOKEN: f64 = 0.221;
+/// The reference deployment a hub is costed as when the catalog knows neither its model nor its
+/// accelerators: DeepSeek-V3 on H800, the built-in scenarios' deployment.
+pub const REFERENCE: (&str, &str) = ("deepseek-v3", "H800-SXM");
+
+/// Serving figures of the reference deployment.
+pub fn reference_figures() -> ServingFigures {
+    catalog_figures(REFERENCE.0, REFERENCE.1).unwrap_or(ServingFigures {
+        accelerators: 1,
+        batch: 1,
+        prefill_tokens_per_s: 1.0,
+        decode_step_s: 1.0,
+        joules_per_prompt_token: 0.0,
+        joules_per_output_token: 0.0,
+        idle_kw: 0.0,
+        marginal_kw: 0.0,
+    })
+}
+
+/// Serving figures of `model` at a hub registered as `spec`: the catalog model on the catalog
+/// accelerator type the hub has most of; the reference deployment's where the catalog knows
+/// neither.
+pub fn hub_figures(spec: &HubSpec, model: &str) -> ServingFigures {
+    let mut types: Vec<(&String, &u32)> = spec.accelerators.iter().collect();
+    types.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let acc = types
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .find(|name| tokengrid_core::catalog::accelerator(name).is_some())
+        .unwrap_or(REFERENCE.1);
+    catalog_figures(model, acc)
+        .or_else(|| catalog_figures(REFERENCE.0, acc))
+        .unwrap_or_else(reference_figures)
+}
+
 /// Nominal mean service time of a request, s (for wait estimates from queue depth).
 pub const NOMINAL_SERVICE_S: f64 = 6.0;
 
@@ -59,6 +88,8 @@ pub struct HubRegistry {
     pub hubs: Vec<LiveHub>,
     /// Every model some hub serves, sorted (model id = index).
     pub models: Vec<String>,
+    /// Serving figures by hub, then model id (the registered hardware and the catalog).
+    pub figures: Vec<Vec<ServingFigures>>,
 }
 
 impl HubRegistry {
@@ -67,6 +98,7 @@ impl HubRegistry {
         let mut r = HubRegistry {
             hubs,
             models: Vec::new(),
+            figures: Vec::new(),
         };
         r.index_models();
         r
@@ -81,6 +113,11 @@ impl HubRegistry {
             .collect();
         models.sort();
         models.dedup();
+        self.figures = self
+            .hubs
+            .iter()
+            .map(|h| models.iter().map(|m| hub_figures(&h.spec, m)).collect())
+            .collect();
         self.models = models;
     }
 }
@@ -98,8 +135,8 @@ pub struct LiveView {
 /// hubs this tool was built for are in China).
 pub const DEFAULT_UTC_OFFSET_HOURS: f64 = 8.0;
 
-/// The nominal serving figures of a replica (see the module documentation).
-pub fn nominal_model() -> ModelSnapshot {
+/// A replica with `f`'s figures, one free slot, no queue.
+pub fn model_with(f: &ServingFigures) -> ModelSnapshot {
     ModelSnapshot {
         replicas: 1,
         free_slots: 1,
@@ -107,12 +144,17 @@ pub fn nominal_model() -> ModelSnapshot {
         max_queue: None,
         expected_wait_s: 0.0,
         utilization: 0.5,
-        prefill_tokens_per_s: NOMINAL_PREFILL_TOKENS_PER_S,
-        decode_s_per_token: NOMINAL_DECODE_S_PER_TOKEN,
-        joules_per_prompt_token: NOMINAL_J_PER_PROMPT_TOKEN,
-        joules_per_output_token: NOMINAL_J_PER_OUTPUT_TOKEN,
-        marginal_kw: 0.0,
+        prefill_tokens_per_s: f.prefill_tokens_per_s,
+        decode_s_per_token: f.decode_step_s,
+        joules_per_prompt_token: f.joules_per_prompt_token,
+        joules_per_output_token: f.joules_per_output_token,
+        marginal_kw: f.marginal_kw,
     }
+}
+
+/// The reference deployment's replica (for an answer whose hub has left the registry).
+pub fn nominal_model() -> ModelSnapshot {
+    model_with(&reference_figures())
 }
 
 impl LiveView {
@@ -200,7 +242,15 @@ impl ClusterView for LiveView {
                 f64::from(queue + 1) * NOMINAL_SERVICE_S / f64::from(replicas)
             },
             utilization: if free > 0 { 0.5 } else { 1.0 },
-            ..nominal_model()
+            ..model_with(
+                &self
+                    .reg
+                    .figures
+                    .get(h.index())
+                    .and_then(|f| f.get(m.index()))
+                    .copied()
+                    .unwrap_or_else(reference_figures),
+            )
         })
     }
 
@@ -264,5 +314,91 @@ impl ClusterView for LiveView {
 
     fn can_reserve(&self, _a: HubId, _b: HubId, _gbps: f64, _from_s: f64, _to_s: f64) -> bool {
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn spec(name: &str, models: &[&str], accelerators: &[(&str, u32)]) -> HubSpec {
+        HubSpec {
+            name: name.into(),
+            endpoint: "http://127.0.0.1:1".into(),
+            lat: 36.0,
+            lon: 107.6,
+            models: models.iter().map(|m| (*m).to_owned()).collect(),
+            accelerators: accelerators
+                .iter()
+                .map(|(a, n)| ((*a).to_owned(), *n))
+                .collect::<BTreeMap<_, _>>(),
+            tariff_yuan_per_kwh: 0.4,
+            pue: 1.2,
+            tariff_by_hour: None,
+            utc_offset_hours: None,
+        }
+    }
+
+    /// A hub's figures come from what it registered: Llama 3.1 8B on H100 (one GPU holds its
+    /// 16 GB) is not DeepSeek-V3 on H800 (16 GPUs hold its 671 GB).
+    #[test]
+    fn registered_hardware_and_model_decide_the_figures() {
+        let small = spec("a", &["llama-3.1-8b"], &[("H100-SXM", 8)]);
+        let f = hub_figures(&small, "llama-3.1-8b");
+        assert_eq!(
+            f,
+            catalog_figures("llama-3.1-8b", "H100-SXM").expect("catalog")
+        );
+        assert_eq!(f.accelerators, 1);
+        let ds = hub_figures(
+            &spec("b", &["deepseek-v3"], &[("H800-SXM", 32)]),
+            "deepseek-v3",
+        );
+        assert_eq!(ds.accelerators, 16);
+        assert_ne!(f, ds);
+        // The type the hub has most of decides; unknown types are skipped.
+        let mixed = spec(
+            "c",
+            &["llama-3.1-8b"],
+            &[("H100-SXM", 2), ("B200", 8), ("TPU", 64)],
+        );
+        assert_eq!(
+            hub_figures(&mixed, "llama-3.1-8b"),
+            catalog_figures("llama-3.1-8b", "B200").expect("catalog")
+        );
+        // Unknown model: the reference model on the hub's accelerators; unknown everything: the
+        // reference deployment.
+        assert_eq!(
+            hub_figures(&small, "my-finetune"),
+            catalog_figures("deepseek-v3", "H100-SXM").expect("catalog")
+        );
+        assert_eq!(
+            hub_figures(&spec("d", &["x"], &[("TPU", 4)]), "x"),
+            reference_figures()
+        );
+    }
+
+    #[test]
+    fn the_live_view_serves_each_hubs_own_figures() {
+        let hub = |s: HubSpec| LiveHub {
+            spec: s,
+            token_hash: String::new(),
+            telemetry: None,
+            last_seen_ms: now_ms(),
+        };
+        let reg = Arc::new(HubRegistry::new(vec![
+            hub(spec("a", &["llama-3.1-8b"], &[("H100-SXM", 8)])),
+            hub(spec("b", &["deepseek-v3"], &[("H800-SXM", 32)])),
+        ]));
+        let view = LiveView::new(reg, Duration::from_secs(3600));
+        let llama = view.model_id("llama-3.1-8b").expect("served");
+        let m = view.model(HubId(0), llama).expect("served at a");
+        let f = catalog_figures("llama-3.1-8b", "H100-SXM").expect("catalog");
+        assert_eq!(m.decode_s_per_token, f.decode_step_s);
+        assert_eq!(m.joules_per_output_token, f.joules_per_output_token);
+        assert_eq!(m.marginal_kw, f.marginal_kw);
+        assert!(view.model(HubId(1), llama).is_none());
     }
 }

@@ -23,7 +23,14 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use tokengrid_serve::view::{NOMINAL_J_PER_OUTPUT_TOKEN, NOMINAL_J_PER_PROMPT_TOKEN};
+use tokengrid_energy::deploy::catalog_figures;
+
+/// The serving model's J per (prompt, output) token of the hubs these tests register: DeepSeek-V3
+/// on H800 (`tokengrid energy`'s figures for the catalog deployment).
+fn joules() -> (f64, f64) {
+    let f = catalog_figures("deepseek-v3", "H800-SXM").expect("catalog");
+    (f.joules_per_prompt_token, f.joules_per_output_token)
+}
 use tokengrid_serve::{AppState, Config, app};
 use tokio::sync::{Notify, mpsc};
 
@@ -443,7 +450,8 @@ async fn routing_follows_the_policy() {
     );
 
     // The ledger has each answer with the usage the hub reported, and the energy and cost the
-    // energy model attributes: (20 x 0.065 + 5 x 0.221) J x PUE 1.2, at the hub's tariff.
+    // energy model attributes to the hub's hardware: (20 x J/prompt + 5 x J/output) x PUE 1.2,
+    // at the hub's tariff.
     let rows = ledger_rows(&st, 4).await;
     let first = rows.last().expect("oldest");
     assert_eq!(
@@ -451,7 +459,8 @@ async fn routing_follows_the_policy() {
         ("gansu", 20, 5)
     );
     assert!(first.usage_reported && first.complete && first.status == 200);
-    let energy = (20.0 * NOMINAL_J_PER_PROMPT_TOKEN + 5.0 * NOMINAL_J_PER_OUTPUT_TOKEN) * 1.2;
+    let (jp, jo) = joules();
+    let energy = (20.0 * jp + 5.0 * jo) * 1.2;
     assert!(
         (first.energy_j - energy).abs() < 1e-12,
         "{} vs {energy}",
@@ -538,7 +547,8 @@ async fn streaming_passes_through_intact_and_unbuffered() {
     let rows = ledger_rows(&st, 1).await;
     assert_eq!((rows[0].prompt_tokens, rows[0].output_tokens), (11, 7));
     assert!(rows[0].usage_reported && rows[0].complete);
-    let energy = (11.0 * NOMINAL_J_PER_PROMPT_TOKEN + 7.0 * NOMINAL_J_PER_OUTPUT_TOKEN) * 1.2;
+    let (jp, jo) = joules();
+    let energy = (11.0 * jp + 7.0 * jo) * 1.2;
     assert!((rows[0].energy_j - energy).abs() < 1e-12);
 }
 

@@ -58,16 +58,18 @@ fn two_hubs_conserves_requests_and_energy() {
 
 #[test]
 fn idle_power_is_counted_when_nothing_runs() {
-    // Tokens cost nothing if nobody asks, but the accelerators still idle: 96 H800 x 90 W for
-    // the whole run, times PUE.
+    // Tokens cost nothing if nobody asks, but the accelerators still idle and their hosts stay
+    // on: 96 H800 x (90 W + the catalog's host share of an HGX node) for the whole run, x PUE.
     let text = builtin::text("two-hubs")
         .expect("text")
         .replace("peak_rps = 40.0", "peak_rps = 0.0");
     let s = tokengrid_core::load_str(&text, "x.toml", None).expect("valid");
     let r = tokengrid_sim::run(&s, &opts("cost-slo", Some(7200.0))).expect("run");
     assert_eq!(r.requests.total, 0);
-    // yangtze: 32 x 90 W x 1.25, gansu: 64 x 90 W x 1.2, over 2 h
-    let want = (32.0 * 0.09 * 1.25 + 64.0 * 0.09 * 1.2) * 2.0;
+    // host: half of DGX H100's 10.2 kW maximum less 8 x 700 W of GPUs, per GPU = 287.5 W.
+    let per_gpu_kw = (90.0 + 0.5 * (10_200.0 - 8.0 * 700.0) / 8.0) / 1000.0;
+    // yangtze: 32 GPUs x PUE 1.25, gansu: 64 x PUE 1.2, over 2 h
+    let want = (32.0 * per_gpu_kw * 1.25 + 64.0 * per_gpu_kw * 1.2) * 2.0;
     close(r.energy.facility_kwh, want);
     check(&r);
 }

@@ -6,8 +6,7 @@ use std::cmp::Reverse;
 
 use tokengrid_core::{AcceleratorId, Batching, HubId, ModelId, Scenario};
 use tokengrid_energy::hourly::{Clock, HOUR_S};
-use tokengrid_energy::summary::default_context;
-use tokengrid_energy::{Draw, HubSupply, Replica as RooflineReplica};
+use tokengrid_energy::{Draw, HubSupply};
 use tokengrid_net::Topology;
 use tokengrid_net::reserve::ReservationBook;
 
@@ -62,13 +61,10 @@ impl World {
         for (hi, h) in s.hubs.iter().enumerate() {
             let hub = HubId(hi as u32);
             for &m in &h.models {
-                let model = s.model(m);
-                let acc = s.accelerator(model.accelerator);
-                let r = RooflineReplica::new(model, acc);
-                let ctx = default_context(s, m);
-                let slots = match h.batching {
-                    Batching::Continuous => r.kv_batch_limit(ctx).max(1),
-                    Batching::None => 1,
+                let (r, full, ctx) = tokengrid_sched::facts::replica_figures(s, m);
+                let (slots, fig) = match h.batching {
+                    Batching::Continuous => (full.batch, full),
+                    Batching::None => (1, r.figures(1, ctx)),
                 };
                 let step_s: Vec<f64> = (0..=slots)
                     .map(|b| r.decode_step_s(b.max(1), ctx))
@@ -76,10 +72,10 @@ impl World {
                 let n = s.replicas_at(hub, m);
                 pool_of[hi * n_models + m.index()] = Some(pools.len() as u32);
                 let figures = ReplicaFigures {
-                    prefill_tokens_per_s: r.prefill_tokens_per_s(),
-                    joules_per_prompt_token: r.joules_per_prompt_token(),
-                    joules_per_output_token: r.joules_per_output_token(slots, ctx),
-                    marginal_kw: f64::from(r.accelerators) * (acc.tdp_w - acc.idle_w) / 1000.0,
+                    prefill_tokens_per_s: fig.prefill_tokens_per_s,
+                    joules_per_prompt_token: fig.joules_per_prompt_token,
+                    joules_per_output_token: fig.joules_per_output_token,
+                    marginal_kw: fig.marginal_kw,
                 };
                 pools.push(ServingPool::new(
                     hub,
@@ -94,18 +90,11 @@ impl World {
         let meters = s
             .hubs
             .iter()
-            .enumerate()
-            .map(|(hi, h)| {
-                let idle_w: f64 = h
-                    .accelerators
-                    .iter()
-                    .map(|(a, n)| f64::from(*n) * s.accelerator(*a).idle_w)
-                    .sum();
+            .map(|h| {
                 let replicas = h.replicas.iter().map(|(_, n)| *n).sum();
-                let _ = hi;
                 HubMeter {
                     supply: HubSupply::new(s, h),
-                    idle_kw: idle_w / 1000.0,
+                    idle_kw: tokengrid_sched::facts::hub_idle_kw(s, h),
                     busy_kw: 0.0,
                     busy_replicas: 0,
                     total_replicas: replicas,
