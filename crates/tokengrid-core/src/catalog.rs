@@ -303,41 +303,36 @@ const fn dense(name: &'static str, shape: [u32; 6], source: &'static str) -> Mod
     }
 }
 
+/// DeepSeek-V3, on which V3.2 builds.
+const DEEPSEEK_V3: ModelArch = ModelArch {
+    name: "deepseek-v3",
+    layers: 61,
+    dense_layers: 3,
+    hidden: 7168,
+    heads: 128,
+    attention: MLA_V3,
+    ffn_dim: 18432,
+    moe: moe(256, 8, 1, 2048),
+    sparse: None,
+    vocab: 129_280,
+    bytes_per_param: 1.0,
+    source: "deepseek-ai/DeepSeek-V3 config.json (hidden_size, num_hidden_layers, first_k_dense_replace, MLA ranks, n_routed_experts, num_experts_per_tok, moe_intermediate_size)",
+    note: "FP8 weights as released; the multi-token-prediction module (14B) is not counted",
+};
+
 /// The model catalog.
 pub const MODELS: &[ModelArch] = &[
-    ModelArch {
-        name: "deepseek-v3",
-        layers: 61,
-        dense_layers: 3,
-        hidden: 7168,
-        heads: 128,
-        attention: MLA_V3,
-        ffn_dim: 18432,
-        moe: moe(256, 8, 1, 2048),
-        sparse: None,
-        vocab: 129_280,
-        bytes_per_param: 1.0,
-        source: "deepseek-ai/DeepSeek-V3 config.json (hidden_size, num_hidden_layers, first_k_dense_replace, MLA ranks, n_routed_experts, num_experts_per_tok, moe_intermediate_size)",
-        note: "FP8 weights as released; the multi-token-prediction module (14B) is not counted",
-    },
+    DEEPSEEK_V3,
     ModelArch {
         name: "deepseek-v3.2",
-        layers: 61,
-        dense_layers: 3,
-        hidden: 7168,
-        heads: 128,
-        attention: MLA_V3,
-        ffn_dim: 18432,
-        moe: moe(256, 8, 1, 2048),
         sparse: Some(SparseAttention {
             top_k: 2048,
             index_heads: 64,
             index_head_dim: 128,
         }),
-        vocab: 129_280,
-        bytes_per_param: 1.0,
         source: "deepseek-ai/DeepSeek-V3.2-Exp config.json (V3 plus index_n_heads 64, index_head_dim 128, index_topk 2048)",
         note: "DeepSeek Sparse Attention: each query attends to 2,048 tokens picked by an FP8 indexer",
+        ..DEEPSEEK_V3
     },
     ModelArch {
         name: "kimi-k2",
@@ -610,6 +605,24 @@ pub const ACCELERATORS: &[AcceleratorSpec] = &[
 /// The catalog model named `name` (case-insensitive).
 pub fn model(name: &str) -> Option<&'static ModelArch> {
     MODELS.iter().find(|m| m.name.eq_ignore_ascii_case(name))
+}
+
+impl From<&AcceleratorSpec> for crate::Accelerator {
+    fn from(a: &AcceleratorSpec) -> Self {
+        crate::Accelerator {
+            name: a.name.into(),
+            bf16_tflops: a.bf16_tflops,
+            fp8_tflops: a.fp8_tflops,
+            hbm_gb: a.hbm_gb,
+            hbm_tbps: a.hbm_tbps,
+            tdp_w: a.tdp_w,
+            idle_w: a.idle_w,
+            scale_up_gbps: a.scale_up_gbps,
+            scale_out_gbps: a.scale_out_gbps,
+            per_node: a.per_node,
+            host_w: a.host_w,
+        }
+    }
 }
 
 /// The catalog accelerator named `name` (case-insensitive).

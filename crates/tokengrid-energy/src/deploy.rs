@@ -51,20 +51,7 @@ pub fn model_of(arch: &ModelArch, bytes: f64, n: u32, tensor: u32, max_batch: u3
 
 /// The scenario accelerator of catalog entry `name`.
 pub fn accelerator_of(name: &str) -> Option<Accelerator> {
-    let a = catalog::accelerator(name)?;
-    Some(Accelerator {
-        name: a.name.into(),
-        bf16_tflops: a.bf16_tflops,
-        fp8_tflops: a.fp8_tflops,
-        hbm_gb: a.hbm_gb,
-        hbm_tbps: a.hbm_tbps,
-        tdp_w: a.tdp_w,
-        idle_w: a.idle_w,
-        scale_up_gbps: a.scale_up_gbps,
-        scale_out_gbps: a.scale_out_gbps,
-        per_node: a.per_node,
-        host_w: a.host_w,
-    })
+    catalog::accelerator(name).map(Accelerator::from)
 }
 
 /// A replica of catalog model `model` on catalog accelerator `acc` in its released precision:
