@@ -21,6 +21,7 @@ pub(crate) fn runs() -> (tokengrid_core::Scenario, Vec<Report>) {
                 duration_s: Some(3.0 * 3600.0),
                 seed: None,
                 progress: None,
+                fluid_step_s: None,
             };
             tokengrid_sim::run(&s, &o).expect("run")
         })

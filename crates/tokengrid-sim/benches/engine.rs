@@ -82,6 +82,7 @@ fn main() {
             duration_s: Some(2.0 * 3600.0),
             seed: None,
             progress: None,
+            fluid_step_s: None,
         };
         let start = Instant::now();
         let r = tokengrid_sim::run(&s, &o).expect("run");

@@ -164,6 +164,8 @@ pub struct FaultsReport {
 pub struct EngineReport {
     /// Events handled.
     pub events: u64,
+    /// Fluid mode: time steps taken (0 in discrete mode).
+    pub steps: u64,
     /// Wall-clock seconds.
     pub wall_seconds: f64,
     /// Events per wall-clock second.
@@ -204,7 +206,7 @@ pub struct Report {
     pub policy: String,
     /// Seed.
     pub seed: u64,
-    /// "discrete".
+    /// "discrete" or "fluid".
     pub mode: &'static str,
     /// Simulated seconds until the last work finished.
     pub simulated_s: f64,
@@ -274,6 +276,8 @@ pub(crate) struct RunInfo<'a> {
     pub(crate) end: Nanos,
     pub(crate) events: u64,
     pub(crate) wall_s: f64,
+    /// Fluid mode: the steps taken.
+    pub(crate) fluid_steps: Option<u64>,
 }
 
 fn pct(h: &Histogram<u64>) -> Percentiles {
@@ -368,7 +372,11 @@ pub(crate) fn build_report(s: &Scenario, world: &World, st: &Stats, run: RunInfo
         scenario: s.name.clone(),
         policy: run.policy.to_owned(),
         seed: run.seed,
-        mode: "discrete",
+        mode: if run.fluid_steps.is_some() {
+            "fluid"
+        } else {
+            "discrete"
+        },
         simulated_s: run_s,
         requests: Requests {
             total: st.n.arrived,
@@ -453,6 +461,7 @@ pub(crate) fn build_report(s: &Scenario, world: &World, st: &Stats, run: RunInfo
         },
         engine: EngineReport {
             events: run.events,
+            steps: run.fluid_steps.unwrap_or(0),
             wall_seconds: run.wall_s,
             events_per_second: if run.wall_s > 0.0 {
                 run.events as f64 / run.wall_s

@@ -84,6 +84,23 @@ pub(crate) struct Stats {
     /// Completed requests per region per hub: `flows[region * hubs + hub]`.
     pub(crate) flows: Vec<u64>,
     hubs: usize,
+    /// Fluid mode's fractional counts, rounded into the counters by [`Stats::finish_fluid`].
+    fluid: Option<FluidTotals>,
+}
+
+/// Fractional request counts of fluid flows.
+#[derive(Debug, Default)]
+struct FluidTotals {
+    met: f64,
+    prompt: f64,
+    output: f64,
+    class_met: Vec<f64>,
+    class_wait_s: Vec<f64>,
+    class_done: Vec<f64>,
+    hub_requests: Vec<f64>,
+    hub_tokens: Vec<f64>,
+    hub_wait_s: Vec<f64>,
+    flows: Vec<f64>,
 }
 
 impl Stats {
@@ -111,7 +128,83 @@ impl Stats {
             hub_waited: vec![0; hubs],
             flows: vec![0; hubs * s.regions.len()],
             hubs,
+            fluid: None,
         }
+    }
+
+    /// Counts `count` requests of a fluid flow served alike, `met` of them within their SLO,
+    /// with `prompt` and `output` tokens in all (latency histograms are recorded by the caller).
+    pub(crate) fn complete_flow(
+        &mut self,
+        c: Completion,
+        count: f64,
+        met: f64,
+        prompt: f64,
+        output: f64,
+    ) {
+        let (classes, hubs, cells) = (self.classes.len(), self.hubs, self.flows.len());
+        let f = self.fluid.get_or_insert_with(|| FluidTotals {
+            class_met: vec![0.0; classes],
+            class_wait_s: vec![0.0; classes],
+            class_done: vec![0.0; classes],
+            hub_requests: vec![0.0; hubs],
+            hub_tokens: vec![0.0; hubs],
+            hub_wait_s: vec![0.0; hubs],
+            flows: vec![0.0; cells],
+            ..FluidTotals::default()
+        });
+        f.met += met;
+        f.prompt += prompt;
+        f.output += output;
+        f.class_met[c.class] += met;
+        f.class_wait_s[c.class] += c.wait_s * count;
+        f.class_done[c.class] += count;
+        f.hub_requests[c.hub] += count;
+        f.hub_tokens[c.hub] += prompt + output;
+        f.hub_wait_s[c.hub] += c.wait_s * count;
+        f.flows[c.region * hubs + c.hub] += count;
+    }
+
+    /// Rounds fluid flows into the counters: every admitted request completed (the run drains).
+    pub(crate) fn finish_fluid(&mut self) {
+        let Some(f) = self.fluid.take() else { return };
+        let n = &mut self.n;
+        n.completed = n.arrived.saturating_sub(n.rejected + n.failed);
+        let done: f64 = f.hub_requests.iter().sum();
+        // Scale the fractional flows to the whole completed count.
+        let k = if done > 0.0 {
+            n.completed as f64 / done
+        } else {
+            0.0
+        };
+        // Training jobs count their own; flows add theirs.
+        n.met += ((f.met * k).round() as u64).min(n.completed);
+        n.prompt_tokens = (f.prompt * k).round() as u64;
+        n.output_tokens = (f.output * k).round() as u64;
+        for (ci, class) in self.classes.iter_mut().enumerate() {
+            let met = class.met + (f.class_met[ci] * k).round() as u64;
+            class.met = met.min(class.requests);
+            class.waited += (f.class_done[ci] * k).round() as u64;
+            class.wait_s += f.class_wait_s[ci] * k;
+        }
+        for h in 0..self.hubs {
+            self.hub_requests[h] = (f.hub_requests[h] * k).round() as u64;
+            self.hub_tokens[h] = (f.hub_tokens[h] * k).round() as u64;
+            self.hub_wait_s[h] = f.hub_wait_s[h] * k;
+            self.hub_waited[h] = self.hub_requests[h];
+        }
+        for (i, x) in f.flows.iter().enumerate() {
+            self.flows[i] = (x * k).round() as u64;
+        }
+        // Rounding leftovers go to the busiest hub and flow, so the totals add up.
+        let fix = |v: &mut Vec<u64>, want: u64| {
+            let have: u64 = v.iter().sum();
+            if let Some(i) = (0..v.len()).max_by_key(|&i| v[i]) {
+                v[i] = (v[i] + want).saturating_sub(have);
+            }
+        };
+        fix(&mut self.hub_requests, n.completed);
+        fix(&mut self.flows, n.completed);
     }
 
     /// Counts a completed request; `met` says whether it met its class's SLO.

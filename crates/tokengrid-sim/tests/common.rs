@@ -82,6 +82,7 @@ pub(crate) fn opts(policy: &str, duration_s: Option<f64>) -> tokengrid_sim::Opti
         duration_s,
         seed: None,
         progress: None,
+        fluid_step_s: None,
     }
 }
 

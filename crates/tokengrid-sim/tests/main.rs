@@ -6,4 +6,5 @@ mod conservation;
 mod determinism;
 mod engine;
 mod faults;
+mod fluid;
 mod traces;

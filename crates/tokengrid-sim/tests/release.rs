@@ -87,3 +87,72 @@ fn cost_slo_moves_work_west_cheaper_than_nearest_within_slos() {
     assert!(cheapest.requests.slo_met_fraction < cost_slo.requests.slo_met_fraction - 0.2);
     assert!(west(&cost_slo) > west(&nearest));
 }
+
+/// Fluid mode against the discrete mode on the default day (docs/fluid.md has the table). Under
+/// `nearest` the two agree within the bounds: cost and facility energy within 5%, each
+/// hub's share of requests within 5 points, SLO attainment within 3 points, east and west
+/// utilization within 5 points. Under `cost-slo` and `green` cost and energy agree within 8% and
+/// hub shares within 5 points; their SLO attainment still differs by 6-7 points (docs/fluid.md:
+/// the discrete mode runs cheap hubs with second-long queues that the fluid mode does not form).
+#[test]
+fn fluid_agrees_with_discrete_on_the_default_day() {
+    let s = tokengrid_core::builtin::load("china-east-west").expect("built-in");
+    let east = [
+        "beijing-tianjin-hebei",
+        "yangtze-river-delta",
+        "guangdong-hk-macao",
+    ];
+    let util = |r: &tokengrid_sim::Report, in_east: bool| {
+        let hs: Vec<_> = r
+            .hubs
+            .iter()
+            .filter(|h| east.contains(&h.name.as_str()) == in_east)
+            .collect();
+        hs.iter().map(|h| h.utilization).sum::<f64>() / hs.len() as f64
+    };
+    for (policy, energy_tol, strict) in [
+        ("nearest", 0.05, true),
+        ("cost-slo", 0.08, false),
+        ("green", 0.08, false),
+    ] {
+        let d = tokengrid_sim::run(&s, &opts(policy, None)).expect("discrete");
+        let mut o = opts(policy, None);
+        o.fluid_step_s = Some(60.0);
+        let f = tokengrid_sim::run(&s, &o).expect("fluid");
+        assert_eq!(f.mode, "fluid");
+        let rel = |a: f64, b: f64| (a / b - 1.0).abs();
+        println!(
+            "{policy}: cost {:+.1}%, kWh {:+.1}%, SLO {:+.1} points, util east {:+.1} west {:+.1}",
+            (f.energy.cost / d.energy.cost - 1.0) * 100.0,
+            (f.energy.facility_kwh / d.energy.facility_kwh - 1.0) * 100.0,
+            (f.requests.slo_met_fraction - d.requests.slo_met_fraction) * 100.0,
+            (util(&f, true) - util(&d, true)) * 100.0,
+            (util(&f, false) - util(&d, false)) * 100.0,
+        );
+        assert!(
+            rel(f.energy.cost, d.energy.cost) < energy_tol,
+            "{policy} cost"
+        );
+        assert!(
+            rel(f.energy.facility_kwh, d.energy.facility_kwh) < energy_tol,
+            "{policy} kWh"
+        );
+        let (ft, dt) = (f.requests.completed as f64, d.requests.completed as f64);
+        for (fh, dh) in f.hubs.iter().zip(&d.hubs) {
+            let diff = (fh.requests as f64 / ft - dh.requests as f64 / dt).abs();
+            assert!(diff < 0.05, "{policy} {}: share differs by {diff}", fh.name);
+        }
+        if strict {
+            let slo = (f.requests.slo_met_fraction - d.requests.slo_met_fraction).abs();
+            assert!(slo < 0.03, "{policy} SLO differs by {slo}");
+            assert!(
+                (util(&f, true) - util(&d, true)).abs() < 0.05,
+                "{policy} east"
+            );
+            assert!(
+                (util(&f, false) - util(&d, false)).abs() < 0.05,
+                "{policy} west"
+            );
+        }
+    }
+}

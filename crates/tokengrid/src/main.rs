@@ -97,9 +97,12 @@ struct SimulateArgs {
     /// Seed of every random stream [default: the scenario's].
     #[arg(long)]
     seed: Option<u64>,
-    /// Simulation mode (individual requests).
+    /// Simulation mode: every request an event, or time-stepped flows (national scale).
     #[arg(long, value_enum, default_value_t = Mode::Discrete)]
     mode: Mode,
+    /// Fluid mode's time step (humantime: 1m, 30s).
+    #[arg(long, value_parser = parse_duration, default_value = "1m")]
+    step: std::time::Duration,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
@@ -126,6 +129,12 @@ struct CompareArgs {
     /// Seed [default: the scenario's].
     #[arg(long)]
     seed: Option<u64>,
+    /// Simulation mode.
+    #[arg(long, value_enum, default_value_t = Mode::Discrete)]
+    mode: Mode,
+    /// Fluid mode's time step.
+    #[arg(long, value_parser = parse_duration, default_value = "1m")]
+    step: std::time::Duration,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
@@ -136,9 +145,11 @@ struct CompareArgs {
 
 /// Simulation modes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Mode {
+pub(crate) enum Mode {
     /// Every request is an event.
     Discrete,
+    /// Time-stepped flows: each (region, class) demand a rate, decided by the same policy code.
+    Fluid,
 }
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {

@@ -5,10 +5,17 @@ use std::path::Path;
 
 use tokengrid_sim::{Options, Report};
 
-use crate::{CompareArgs, Failure, Format, SimulateArgs, print_json};
+use crate::{CompareArgs, Failure, Format, Mode, SimulateArgs, print_json};
 
-fn options(policy: &str, duration: Option<std::time::Duration>, seed: Option<u64>) -> Options {
+fn options(
+    policy: &str,
+    duration: Option<std::time::Duration>,
+    seed: Option<u64>,
+    mode: Mode,
+    step: std::time::Duration,
+) -> Options {
     Options {
+        fluid_step_s: (mode == Mode::Fluid).then_some(step.as_secs_f64()),
         policy: policy.to_owned(),
         duration_s: duration.map(|d| d.as_secs_f64()),
         seed,
@@ -58,7 +65,7 @@ fn run_one(s: &tokengrid_core::Scenario, o: &Options) -> Result<Report, Failure>
 
 pub(crate) fn simulate(out: &mut impl Write, a: SimulateArgs) -> Result<(), Failure> {
     let s = tokengrid_core::load(&a.scenario)?;
-    let mut o = options(&a.policy, a.duration, a.seed);
+    let mut o = options(&a.policy, a.duration, a.seed, a.mode, a.step);
     let multi = indicatif::MultiProgress::new();
     let total = a
         .duration
@@ -107,7 +114,7 @@ pub(crate) fn compare(out: &mut impl Write, a: CompareArgs) -> Result<(), Failur
             .policies
             .iter()
             .map(|p| {
-                let mut o = options(p, a.duration, a.seed);
+                let mut o = options(p, a.duration, a.seed, a.mode, a.step);
                 o.progress = progress_bar(&multi, p, total);
                 let s = &s;
                 scope.spawn(move || run_one(s, &o))

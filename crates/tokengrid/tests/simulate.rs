@@ -202,10 +202,42 @@ fn bad_input_exits_2() {
             "--scenario",
             "two-hubs",
         ],
-        vec!["simulate", "--mode", "fluid"],
+        vec![
+            "simulate",
+            "--mode",
+            "fluid",
+            "--step",
+            "2h",
+            "--scenario",
+            "two-hubs",
+        ],
+        vec!["simulate", "--mode", "bubbles", "--scenario", "two-hubs"],
     ] {
         let out = tokengrid(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
         assert!(!stderr(&out).is_empty());
     }
+}
+
+#[test]
+fn fluid_mode_reports_its_steps() {
+    let out = tokengrid(&[
+        "simulate",
+        "--mode",
+        "fluid",
+        "--scenario",
+        "two-hubs",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert_eq!(v["mode"], "fluid");
+    // Six hours admitted in one-minute steps, then the drain.
+    assert!(
+        v["engine"]["steps"].as_u64().is_some_and(|n| n >= 360),
+        "{}",
+        v["engine"]
+    );
+    assert!(v["requests"]["completed"].as_u64().is_some_and(|n| n > 0));
 }

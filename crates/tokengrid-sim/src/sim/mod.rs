@@ -17,6 +17,7 @@ use crate::world::{STEP_S, World};
 
 mod deferred;
 mod faults;
+mod fluid;
 mod inference;
 mod training;
 
@@ -33,6 +34,8 @@ pub struct Options {
     pub seed: Option<u64>,
     /// Called every million events or so with (simulated seconds, events so far).
     pub progress: Option<Progress>,
+    /// Fluid mode with this step, s (time-stepped flows instead of requests); `None`: discrete.
+    pub fluid_step_s: Option<f64>,
 }
 
 /// A progress callback: (simulated seconds, events handled).
@@ -90,6 +93,8 @@ enum Ev {
     },
     /// An accounting step ends.
     Step { step: u32 },
+    /// A fluid step begins.
+    Fluid,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,6 +133,19 @@ pub fn run(s: &Scenario, opts: &Options) -> Result<Report, SimError> {
         )));
     }
     let seed = opts.seed.unwrap_or(s.seed);
+    if let Some(step) = opts.fluid_step_s {
+        if !(step.is_finite() && step > 0.0 && step <= 3600.0) {
+            return Err(SimError::Invalid(format!(
+                "fluid step {step} s must be within 0 < step <= 1 h"
+            )));
+        }
+        if let Some(r) = s.regions.iter().find(|r| r.trace.is_some()) {
+            return Err(SimError::Invalid(format!(
+                "region \"{}\" replays a trace; fluid mode works on rates, so run it in discrete mode (--mode discrete)",
+                r.name
+            )));
+        }
+    }
     let mut traces = Vec::new();
     for (ri, r) in s.regions.iter().enumerate() {
         if let Some(t) = &r.trace {
@@ -138,7 +156,7 @@ pub fn run(s: &Scenario, opts: &Options) -> Result<Report, SimError> {
         }
     }
     let wall = Instant::now();
-    let mut sim = Sim::new(s, policy, seed, duration_s, &traces);
+    let mut sim = Sim::new(s, policy, seed, duration_s, &traces, opts.fluid_step_s);
     sim.progress = opts.progress.clone();
     sim.run();
     Ok(sim.report(wall.elapsed().as_secs_f64(), &opts.policy, seed))
@@ -167,6 +185,7 @@ struct Sim<'a> {
     deferred: std::collections::BinaryHeap<std::cmp::Reverse<(Nanos, u32)>>,
     next_release: Option<Nanos>,
     progress: Option<Progress>,
+    fluid: Option<fluid::Fluid>,
 }
 
 impl<'a> Sim<'a> {
@@ -176,9 +195,14 @@ impl<'a> Sim<'a> {
         seed: u64,
         end_s: f64,
         traces: &[(RegionId, Arc<Vec<TraceRow>>)],
+        fluid_step_s: Option<f64>,
     ) -> Self {
         let world = World::new(s);
         let mut sources = sources(s, seed, traces);
+        if fluid_step_s.is_some() {
+            // Requests come as flows; training jobs stay events.
+            sources.retain(|src| matches!(src, crate::workload::Source::Training { .. }));
+        }
         let mut engine = Engine::new();
         let mut pending = Vec::with_capacity(sources.len());
         for (i, src) in sources.iter_mut().enumerate() {
@@ -219,6 +243,10 @@ impl<'a> Sim<'a> {
             }
         }
         engine.schedule(ns(STEP_S), Ev::Step { step: 0 });
+        let fluid = fluid_step_s.map(|step| fluid::Fluid::new(s, &world, seed, step));
+        if fluid.is_some() {
+            engine.schedule(0, Ev::Fluid);
+        }
         Sim {
             s,
             world,
@@ -243,6 +271,7 @@ impl<'a> Sim<'a> {
             deferred: std::collections::BinaryHeap::new(),
             next_release: None,
             progress: None,
+            fluid,
         }
     }
 
@@ -272,6 +301,7 @@ impl<'a> Sim<'a> {
                     degradation,
                     on,
                 } => self.link_fault(link as usize, degradation as usize, on),
+                Ev::Fluid => self.fluid_step(),
                 Ev::Step { step } => {
                     self.world.sample_queues(step as usize);
                     // Keep stepping while anything can still happen.
@@ -289,6 +319,7 @@ impl<'a> Sim<'a> {
     }
 
     fn report(&mut self, wall_s: f64, policy: &str, seed: u64) -> Report {
+        self.stats.finish_fluid();
         self.stats.merge_interactive(self.s);
         let run = RunInfo {
             policy,
@@ -296,6 +327,7 @@ impl<'a> Sim<'a> {
             end: self.last_event,
             events: self.engine.events(),
             wall_s,
+            fluid_steps: self.fluid.as_ref().map(|f| f.steps),
         };
         build_report(self.s, &self.world, &self.stats, run)
     }

@@ -13,7 +13,7 @@ pub(crate) struct HubMeter {
     pub(crate) supply: HubSupply,
     pub(crate) idle_kw: f64,
     pub(crate) busy_kw: f64,
-    pub(crate) busy_replicas: u32,
+    pub(crate) busy_replicas: f64,
     pub(crate) total_replicas: u32,
     pub(crate) last: Nanos,
     pub(crate) total: Draw,
@@ -50,7 +50,7 @@ impl HubMeter {
             }
             let acc = &mut self.steps[step];
             acc.draw.add(&d);
-            acc.busy_replica_s += f64::from(self.busy_replicas) * (end - t0);
+            acc.busy_replica_s += self.busy_replicas * (end - t0);
             self.total.add(&d);
             t0 = end;
         }

@@ -96,7 +96,7 @@ impl World {
                     supply: HubSupply::new(s, h),
                     idle_kw: tokengrid_sched::facts::hub_idle_kw(s, h),
                     busy_kw: 0.0,
-                    busy_replicas: 0,
+                    busy_replicas: 0.0,
                     total_replicas: replicas,
                     last: 0,
                     total: Draw::default(),
@@ -263,11 +263,11 @@ impl World {
         if busy {
             self.pools[pool].busy_replicas += 1;
             m.busy_kw += kw;
-            m.busy_replicas += 1;
+            m.busy_replicas += 1.0;
         } else {
             self.pools[pool].busy_replicas -= 1;
             m.busy_kw = (m.busy_kw - kw).max(0.0);
-            m.busy_replicas -= 1;
+            m.busy_replicas -= 1.0;
         }
     }
 
@@ -420,6 +420,48 @@ impl World {
         } else {
             m.busy_kw = (m.busy_kw - kw).max(0.0);
         }
+    }
+
+    /// Fluid mode: a pool's replicas are busy `busy` on average from now on (replacing the
+    /// `before` it had), drawing the marginal power of that many busy replicas.
+    pub(crate) fn fluid_busy(&mut self, pool: usize, before: f64, busy: f64, now: Nanos) {
+        let h = self.pools[pool].hub.index();
+        self.touch(h, now);
+        let kw = self.pools[pool].marginal_kw;
+        let m = &mut self.meters[h];
+        m.busy_kw = (m.busy_kw + (busy - before) * kw).max(0.0);
+        m.busy_replicas = (m.busy_replicas + busy - before).max(0.0);
+    }
+
+    /// Number of serving pools.
+    pub(crate) fn pool_count(&self) -> usize {
+        self.pools.len()
+    }
+
+    /// The serving figures of pool `pool`: (hub, replicas, slots, prefill tokens/s, step at
+    /// batch `b`).
+    pub(crate) fn pool_hub(&self, pool: usize) -> HubId {
+        self.pools[pool].hub
+    }
+
+    /// Replicas of a pool.
+    pub(crate) fn pool_replicas(&self, pool: usize) -> u32 {
+        self.pools[pool].replicas.len() as u32
+    }
+
+    /// Sequences per replica of a pool.
+    pub(crate) fn pool_slots(&self, pool: usize) -> u32 {
+        self.pools[pool].slots
+    }
+
+    /// Prefill tokens/s of one replica of a pool.
+    pub(crate) fn pool_prefill_tokens_per_s(&self, pool: usize) -> f64 {
+        self.pools[pool].prefill_tokens_per_s
+    }
+
+    /// Decode step of a pool's replica at batch `b`, s.
+    pub(crate) fn pool_step(&self, pool: usize, b: u32) -> f64 {
+        self.pools[pool].step(b)
     }
 
     /// Closes every meter and slot count at `end`.

@@ -1,0 +1,594 @@
+//! Fluid mode: time-stepped flows instead of individual requests, for national-scale days.
+//!
+//! Every step (one minute by default) each (region, class) demand is a rate. The same policy code
+//! decides where a flow goes, for a representative request of its class; the flow takes the
+//! chosen pool's capacity left in the step, and the rest is decided again with that pool shown
+//! full, hub by hub as the policy ranks them. What no pool can take this step waits in the last
+//! chosen pool's backlog, served first in later steps. A pool's capacity is its replicas'
+//! seconds; a request takes its prefill and a `1 / slots` share of its decode steps at full batch,
+//! as in the discrete mode's accounting.
+//!
+//! Latency: a request's time to first token is its round trip, its wait in the backlog and its
+//! prefill; its end-to-end time adds its output at the decode step of the pool's mean batch. SLO
+//! attainment is taken over fixed samples of each class's token distributions. Busy replicas, and
+//! so power, follow from the flow through each pool: with `L` sequences in service on `n`
+//! replicas (Little's law), `n (1 - e^(-L/n))` replicas are busy. Energy, green supply, cost and
+//! carbon are accounted by the same meters as the discrete mode; training jobs, outages and
+//! link faults run as events, as there.
+
+use std::collections::VecDeque;
+
+use rand::SeedableRng;
+use rand_pcg::Pcg64Mcg;
+use tokengrid_core::{AcceleratorId, ClassId, ClassKind, HubId, ModelId, RegionId};
+use tokengrid_sched::view::*;
+use tokengrid_sched::{BatchJob, Decision, InferenceRequest, Work};
+
+use crate::engine::{ns, stream_seed};
+use crate::stats::Completion;
+use crate::workload::sample_tokens;
+use crate::world::World;
+
+use super::{Ev, Sim};
+
+/// Token samples per class that SLO attainment and latency percentiles are taken over.
+const SAMPLES: usize = 64;
+
+/// Erlang C: the probability that an arrival waits in an M/M/c queue with offered load `a`
+/// (c servers), from the Erlang B recursion.
+fn erlang_c(c: f64, a: f64) -> f64 {
+    if a <= 0.0 {
+        return 0.0;
+    }
+    let n = c.round().max(1.0) as u32;
+    if a >= f64::from(n) {
+        return 1.0;
+    }
+    let mut b = 1.0;
+    for k in 1..=n {
+        b = a * b / (f64::from(k) + a * b);
+    }
+    let rho = a / f64::from(n);
+    b / (1.0 - rho * (1.0 - b))
+}
+
+/// A chunk of waiting requests of one (region, class).
+#[derive(Debug, Clone, Copy)]
+struct Chunk {
+    region: RegionId,
+    class: ClassId,
+    count: f64,
+    /// Since when they wait at their hub, s (their arrival, or their release when deferred).
+    since_s: f64,
+    /// When they arrived, s.
+    arrived_s: f64,
+}
+
+/// One pool's fluid state.
+#[derive(Debug, Clone, Default)]
+struct FluidPool {
+    /// Replica-seconds left in the current step.
+    left_s: f64,
+    /// Replica-seconds used in the current step.
+    used_s: f64,
+    /// Sequence-seconds of service in the current step (for Little's law).
+    seq_s: f64,
+    /// Waiting requests, oldest first.
+    backlog: VecDeque<Chunk>,
+    /// Busy replicas as last metered.
+    busy: f64,
+    /// Prefill seconds started in the current step, and the share of replica time prefill took
+    /// in the last step.
+    prefill_s: f64,
+    last_prefill_share: f64,
+    /// Prefill times of the requests taken this step and last: count, sum S, sum S^2.
+    pf: [f64; 3],
+    last_pf: [f64; 3],
+}
+
+impl FluidPool {
+    /// Share of replica time spent prefilling (this step so far, or the last, whichever is
+    /// more).
+    fn rho(&self, replicas: f64, dt: f64) -> f64 {
+        (self.prefill_s / (replicas * dt))
+            .max(self.last_prefill_share)
+            .min(0.95)
+    }
+
+    /// Mean wait of a prompt for the prefills ahead of it: M/G/c with c replicas (Erlang C
+    /// probability of waiting, Allen-Cunneen mean wait of those that wait), as
+    /// (probability, mean of those that wait).
+    fn prefill_wait(&self, replicas: f64, dt: f64) -> (f64, f64) {
+        let n = self.pf[0] + self.last_pf[0];
+        if n <= 0.0 {
+            return (0.0, 0.0);
+        }
+        let mean = (self.pf[1] + self.last_pf[1]) / n;
+        let m2 = (self.pf[2] + self.last_pf[2]) / n;
+        if mean <= 0.0 {
+            return (0.0, 0.0);
+        }
+        let cs2 = (m2 - mean * mean).max(0.0) / (mean * mean);
+        let rho = self.rho(replicas, dt);
+        (
+            erlang_c(replicas, rho * replicas),
+            mean * (1.0 + cs2) / 2.0 / (replicas * (1.0 - rho)),
+        )
+    }
+}
+
+/// Fluid-mode state of a run.
+#[derive(Debug)]
+pub(super) struct Fluid {
+    step_s: f64,
+    pools: Vec<FluidPool>,
+    /// (prompt, output) samples by class.
+    samples: Vec<Vec<(f64, f64)>>,
+    /// Deferred flows: (release s, pool, chunk).
+    deferred: Vec<(f64, usize, Chunk)>,
+    /// Fractional request counts carried into the integer counters, by class.
+    carry: Vec<f64>,
+    pub(super) steps: u64,
+}
+
+impl Fluid {
+    pub(super) fn new(s: &tokengrid_core::Scenario, world: &World, seed: u64, step_s: f64) -> Self {
+        let mut rng = Pcg64Mcg::seed_from_u64(stream_seed(seed, u64::MAX - 1));
+        let samples = s
+            .classes
+            .iter()
+            .map(|c| {
+                let (p, o) = match &c.kind {
+                    ClassKind::Inference(i) => (i.prompt_tokens, i.output_tokens),
+                    ClassKind::Batch(b) => (b.prompt_tokens, b.output_tokens),
+                    ClassKind::Training(_) => return Vec::new(),
+                };
+                (0..SAMPLES)
+                    .map(|_| {
+                        (
+                            f64::from(sample_tokens(&p, &mut rng)),
+                            f64::from(sample_tokens(&o, &mut rng)),
+                        )
+                    })
+                    .collect()
+            })
+            .collect();
+        Fluid {
+            step_s,
+            pools: vec![FluidPool::default(); world.pool_count()],
+            samples,
+            deferred: Vec::new(),
+            carry: vec![0.0; s.classes.len()],
+            steps: 0,
+        }
+    }
+
+    /// Whether work is still waiting anywhere.
+    pub(super) fn busy(&self) -> bool {
+        !self.deferred.is_empty() || self.pools.iter().any(|p| !p.backlog.is_empty())
+    }
+}
+
+/// The world as the policy sees it in fluid mode: the world's hubs, with each pool's room this
+/// step and its backlog.
+struct FluidView<'a> {
+    world: &'a World,
+    fluid: &'a Fluid,
+}
+
+impl ClusterView for FluidView<'_> {
+    fn now_s(&self) -> f64 {
+        self.world.now_s()
+    }
+    fn hub_count(&self) -> usize {
+        self.world.hub_count()
+    }
+    fn hub(&self, h: HubId) -> HubSnapshot {
+        self.world.hub(h)
+    }
+    fn model(&self, h: HubId, m: ModelId) -> Option<ModelSnapshot> {
+        let mut snap = self.world.model(h, m)?;
+        let pool = self.world.pool_index(h, m)?;
+        let fp = &self.fluid.pools[pool];
+        let n = f64::from(snap.replicas.max(1));
+        let capacity = n * self.fluid.step_s;
+        let room = (fp.left_s / capacity).clamp(0.0, 1.0);
+        let slots = f64::from(snap.replicas * self.world.pool_slots(pool));
+        let waiting: f64 = fp.backlog.iter().map(|c| c.count).sum();
+        // New work queues behind a backlog: no free slot while one waits.
+        snap.free_slots = if waiting > 0.0 {
+            0
+        } else {
+            (room * slots).floor() as u32
+        };
+        snap.queue_len = waiting.min(f64::from(u32::MAX)) as u32;
+        snap.utilization = 1.0 - room;
+        // With room, a prompt waits for the prefills ahead of it; without, the backlog drains
+        // at the pool's full rate (replica-seconds waiting over replicas) after what is left of
+        // this step's work.
+        let dt = self.fluid.step_s;
+        let (p_wait, queued) = fp.prefill_wait(n, dt);
+        let rho = fp.rho(n, dt);
+        snap.expected_wait_s = if snap.free_slots > 0 {
+            p_wait * queued
+        } else {
+            self.fluid.backlog_s(self.world, pool) / n + dt * (1.0 - room)
+        };
+        let slots_per = self.world.pool_slots(pool);
+        let batch = (fp.seq_s / dt / n).ceil().clamp(1.0, f64::from(slots_per)) as u32;
+        snap.decode_s_per_token = self.world.pool_step(pool, batch) / (1.0 - rho);
+        Some(snap)
+    }
+    fn rtt_ms(&self, from: Origin, h: HubId) -> f64 {
+        self.world.rtt_ms(from, h)
+    }
+    fn forecast(&self, h: HubId, at_s: f64) -> Forecast {
+        self.world.forecast(h, at_s)
+    }
+    fn free_slots_at(&self, h: HubId, m: ModelId, from_s: f64, to_s: f64) -> u32 {
+        self.world.free_slots_at(h, m, from_s, to_s)
+    }
+    fn free_accelerators(&self, h: HubId, a: Option<AcceleratorId>, f: f64, t: f64) -> u32 {
+        self.world.free_accelerators(h, a, f, t)
+    }
+    fn link(&self, a: HubId, b: HubId) -> LinkSnapshot {
+        self.world.link(a, b)
+    }
+    fn can_reserve(&self, a: HubId, b: HubId, gbps: f64, from_s: f64, to_s: f64) -> bool {
+        self.world.can_reserve(a, b, gbps, from_s, to_s)
+    }
+}
+
+impl Fluid {
+    /// Replica-seconds one request of `class` takes in `pool`.
+    fn work_s(&self, world: &World, pool: usize, class: ClassId) -> f64 {
+        let (p, o) = self.mean_tokens(class);
+        let slots = world.pool_slots(pool);
+        p / world.pool_prefill_tokens_per_s(pool)
+            + o * world.pool_step(pool, slots) / f64::from(slots)
+    }
+
+    fn mean_tokens(&self, class: ClassId) -> (f64, f64) {
+        let v = &self.samples[class.index()];
+        if v.is_empty() {
+            return (0.0, 0.0);
+        }
+        let n = v.len() as f64;
+        (
+            v.iter().map(|x| x.0).sum::<f64>() / n,
+            v.iter().map(|x| x.1).sum::<f64>() / n,
+        )
+    }
+
+    /// Replica-seconds of a pool's backlog.
+    fn backlog_s(&self, world: &World, pool: usize) -> f64 {
+        self.pools[pool]
+            .backlog
+            .iter()
+            .map(|c| c.count * self.work_s(world, pool, c.class))
+            .sum()
+    }
+}
+
+impl Sim<'_> {
+    /// One fluid step starting now.
+    pub(super) fn fluid_step(&mut self) {
+        let Some(mut fl) = self.fluid.take() else {
+            return;
+        };
+        let now = self.world.now_s();
+        let dt = fl.step_s;
+        fl.steps += 1;
+        // Capacity of the step; a hub that is down serves nothing and its backlog is decided
+        // again.
+        let mut redo = Vec::new();
+        for pool in 0..fl.pools.len() {
+            let up = self.world.is_up(self.world.pool_hub(pool));
+            let fp = &mut fl.pools[pool];
+            fp.left_s = if up {
+                f64::from(self.world.pool_replicas(pool)) * dt
+            } else {
+                0.0
+            };
+            fp.used_s = 0.0;
+            fp.seq_s = 0.0;
+            fp.last_prefill_share =
+                fp.prefill_s / (f64::from(self.world.pool_replicas(pool).max(1)) * dt);
+            fp.prefill_s = 0.0;
+            fp.last_pf = fp.pf;
+            fp.pf = [0.0; 3];
+            if !up {
+                redo.extend(fp.backlog.drain(..));
+            }
+        }
+        // Deferred flows due now join their pool's backlog.
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut fl.deferred)
+            .into_iter()
+            .partition(|d| d.0 <= now + 1e-9);
+        fl.deferred = later;
+        for (release, pool, mut chunk) in due {
+            chunk.since_s = release;
+            fl.pools[pool].backlog.push_back(chunk);
+        }
+        // Backlogs first, oldest first.
+        for pool in 0..fl.pools.len() {
+            while fl.pools[pool].left_s > 1e-9 {
+                let Some(mut c) = fl.pools[pool].backlog.pop_front() else {
+                    break;
+                };
+                let w = fl.work_s(&self.world, pool, c.class);
+                let take = (fl.pools[pool].left_s / w).min(c.count);
+                // Served through the step: on average half way through the room it takes.
+                let start = now
+                    + (fl.pools[pool].used_s + take * w / 2.0)
+                        / f64::from(self.world.pool_replicas(pool).max(1));
+                self.fluid_serve(&mut fl, pool, c, take, start - c.since_s);
+                c.count -= take;
+                if c.count > 1e-9 {
+                    fl.pools[pool].backlog.push_front(c);
+                    break;
+                }
+            }
+        }
+        for c in redo {
+            self.stats.n.redispatched += c.count.round() as u64;
+            self.fluid_place(&mut fl, c, now);
+        }
+        // New arrivals of the step.
+        if now < self.end_s {
+            let span = dt.min(self.end_s - now);
+            let hour = self.world.clock().hour(now);
+            for (ri, r) in self.s.regions.iter().enumerate() {
+                for &(class, share) in &r.mix {
+                    if matches!(self.s.class(class).kind, ClassKind::Training(_)) {
+                        continue;
+                    }
+                    let count = r.peak_rps * share * r.diurnal.at(hour) * span;
+                    if count <= 0.0 {
+                        continue;
+                    }
+                    let carried = fl.carry[class.index()] + count;
+                    let whole = carried.floor();
+                    fl.carry[class.index()] = carried - whole;
+                    self.stats.n.arrived += whole as u64;
+                    self.stats.classes[class.index()].requests += whole as u64;
+                    let chunk = Chunk {
+                        region: RegionId(ri as u32),
+                        class,
+                        count,
+                        since_s: now + span / 2.0,
+                        arrived_s: now + span / 2.0,
+                    };
+                    self.fluid_place(&mut fl, chunk, now);
+                }
+            }
+        }
+        // Power follows the flow through each pool.
+        for pool in 0..fl.pools.len() {
+            let n = f64::from(self.world.pool_replicas(pool));
+            let l = fl.pools[pool].seq_s / dt;
+            let busy = if n > 0.0 {
+                n * (1.0 - (-l / n).exp())
+            } else {
+                0.0
+            };
+            let before = fl.pools[pool].busy;
+            self.world.fluid_busy(pool, before, busy, self.world.now());
+            fl.pools[pool].busy = busy;
+        }
+        let more = now + dt < self.end_s || fl.busy();
+        self.fluid = Some(fl);
+        if more {
+            self.engine.after(ns(dt), Ev::Fluid);
+        } else {
+            // Idle from here on: the replicas stop drawing serving power.
+            let now_ns = self.world.now();
+            if let Some(fl) = self.fluid.as_mut() {
+                for pool in 0..fl.pools.len() {
+                    let before = fl.pools[pool].busy;
+                    self.world.fluid_busy(pool, before, 0.0, now_ns + ns(dt));
+                    fl.pools[pool].busy = 0.0;
+                }
+            }
+        }
+    }
+
+    /// Decides where a flow goes and serves what the chosen pools can take this step; the rest
+    /// waits in the last chosen pool's backlog.
+    fn fluid_place(&mut self, fl: &mut Fluid, mut c: Chunk, now: f64) {
+        let class = self.s.class(c.class);
+        let Some(model) = class.model() else { return };
+        let (prompt, output) = fl.mean_tokens(c.class);
+        let residency_set = self.residency[c.region.index()].clone();
+        let residency = residency_set.as_ref();
+        for _ in 0..=self.s.hubs.len() {
+            let work = match &class.kind {
+                ClassKind::Inference(i) => Work::Inference(InferenceRequest {
+                    model: i.model,
+                    class: Some(c.class),
+                    origin: Origin::Region(c.region),
+                    prompt_tokens: prompt.round().max(1.0) as u32,
+                    output_tokens: output.round().max(1.0) as u32,
+                    ttft_slo_ms: i.ttft_slo_ms,
+                    e2e_slo_ms: i.e2e_slo_ms,
+                    residency,
+                    draw: rand::Rng::random::<f64>(&mut self.draws),
+                }),
+                ClassKind::Batch(b) => Work::Batch(BatchJob {
+                    model: b.model,
+                    origin: Origin::Region(c.region),
+                    prompt_tokens: prompt.round().max(1.0) as u32,
+                    output_tokens: output.round().max(1.0) as u32,
+                    deadline_s: c.since_s + b.deadline.as_secs_f64(),
+                    residency,
+                }),
+                ClassKind::Training(_) => return,
+            };
+            let view = FluidView {
+                world: &self.world,
+                fluid: fl,
+            };
+            let p = match self.sched.decide(&view, &work) {
+                Decision::Place(p) => p,
+                Decision::Reject(_) => {
+                    self.stats.n.rejected += c.count.round() as u64;
+                    return;
+                }
+            };
+            let Some(pool) = self.world.pool_index(p.hub, model) else {
+                self.stats.n.rejected += c.count.round() as u64;
+                return;
+            };
+            if p.start_s > now + fl.step_s {
+                // Deferred batch work joins the pool's backlog in its hour, staggered behind
+                // the work already booked into that hour (never past its deadline), as in the
+                // discrete mode.
+                self.stats.n.deferred += c.count.round() as u64;
+                let w = fl.work_s(&self.world, pool, c.class);
+                let stagger = self.world.book_deferred(pool, p.start_s, w * c.count);
+                let room = match &class.kind {
+                    ClassKind::Batch(b) => {
+                        c.since_s + b.deadline.as_secs_f64()
+                            - p.start_s
+                            - w * f64::from(self.world.pool_slots(pool))
+                    }
+                    _ => 0.0,
+                };
+                fl.deferred
+                    .push((p.start_s + stagger.min(room.max(0.0)), pool, c));
+                return;
+            }
+            let w = fl.work_s(&self.world, pool, c.class);
+            let fp = &fl.pools[pool];
+            if fp.left_s <= 1e-9 || !fp.backlog.is_empty() {
+                // Full (or behind others): the flow waits here.
+                fl.pools[pool].backlog.push_back(c);
+                return;
+            }
+            // Under capacity, continuous batching starts arrivals as they come: no wait.
+            let take = (fp.left_s / w).min(c.count);
+            self.fluid_serve(fl, pool, c, take, 0.0);
+            c.count -= take;
+            if c.count <= 1e-9 {
+                return;
+            }
+        }
+        // Every hub the policy would use is full this step: wait at the last choice.
+        if let Some(pool) = class.model().and_then(|m| self.fluid_last_pool(fl, m)) {
+            fl.pools[pool].backlog.push_back(c);
+        } else {
+            self.stats.n.rejected += c.count.round() as u64;
+        }
+    }
+
+    /// The pool with the shortest backlog serving `m` at a hub that is up.
+    fn fluid_last_pool(&self, fl: &Fluid, m: ModelId) -> Option<usize> {
+        (0..self.s.hubs.len())
+            .filter(|&h| self.world.is_up(HubId(h as u32)))
+            .filter_map(|h| self.world.pool_index(HubId(h as u32), m))
+            .min_by(|&a, &b| {
+                fl.backlog_s(&self.world, a)
+                    .total_cmp(&fl.backlog_s(&self.world, b))
+            })
+    }
+
+    /// Serves `count` requests of chunk `c` in `pool` after waiting `wait_s`: their replica time,
+    /// their latency over the class's samples, their SLO.
+    fn fluid_serve(&mut self, fl: &mut Fluid, pool: usize, c: Chunk, count: f64, wait_s: f64) {
+        if count <= 0.0 {
+            return;
+        }
+        let w = fl.work_s(&self.world, pool, c.class);
+        let hub = self.world.pool_hub(pool);
+        let replicas = f64::from(self.world.pool_replicas(pool).max(1));
+        let slots = self.world.pool_slots(pool);
+        // Mean batch from the sequences in service over this step (Little's law on what the
+        // pool has taken so far).
+        let (prompt_mean, output_mean) = fl.mean_tokens(c.class);
+        let prefill_rate = self.world.pool_prefill_tokens_per_s(pool);
+        let residence_full =
+            prompt_mean / prefill_rate + output_mean * self.world.pool_step(pool, slots);
+        let fp = &mut fl.pools[pool];
+        fp.left_s -= count * w;
+        fp.used_s += count * w;
+        fp.seq_s += count * residence_full;
+        fp.prefill_s += count * prompt_mean / prefill_rate;
+        {
+            let samples = &fl.samples[c.class.index()];
+            let k = samples.len().max(1) as f64;
+            for &(p, _) in samples {
+                let x = p / prefill_rate;
+                fp.pf[0] += count / k;
+                fp.pf[1] += count / k * x;
+                fp.pf[2] += count / k * x * x;
+            }
+        }
+        let batch = (fp.seq_s / fl.step_s / replicas)
+            .ceil()
+            .clamp(1.0, f64::from(slots)) as u32;
+        // A join pauses its replica's batch while it prefills (as in the discrete mode): decode
+        // slows by the share of time spent prefilling, and a prompt waits for the prefills
+        // queued ahead of it. A join goes to the replica whose prefills end first, so the pool's
+        // prefills are an M/G/c queue (c replicas): a prompt waits with the Erlang C
+        // probability, and then for `E[S] (1 + cs^2) / 2 / (c (1 - rho))` on average
+        // (Allen-Cunneen).
+        let rho = fp.rho(replicas, fl.step_s);
+        let (p_wait, queued_mean) = fp.prefill_wait(replicas, fl.step_s);
+        let step = self.world.pool_step(pool, batch) / (1.0 - rho);
+        let rtt_s = self.world.rtt_ms(Origin::Region(c.region), hub) / 1e3;
+        let kind = &self.s.class(c.class).kind;
+        let samples = &fl.samples[c.class.index()];
+        let per = count / samples.len().max(1) as f64;
+        let mut met = 0.0;
+        let (mut prompt_tokens, mut output_tokens) = (0.0, 0.0);
+        // Time between arrival and the wait at the hub (deferral), counted end to end.
+        let deferred_s = (c.since_s - c.arrived_s).max(0.0);
+        for &(p, o) in samples {
+            let base = deferred_s + rtt_s + wait_s + p / prefill_rate;
+            let ttft = base + p_wait * queued_mean;
+            let e2e = ttft + o * step;
+            // Share of these requests within the SLO, the prefill wait exponential.
+            let within = |slack: f64| {
+                if slack < 0.0 {
+                    0.0
+                } else if queued_mean > 0.0 {
+                    1.0 - p_wait * (-slack / queued_mean).exp()
+                } else {
+                    1.0
+                }
+            };
+            let ok = match kind {
+                ClassKind::Inference(i) => {
+                    let t = i.ttft_slo_ms.map_or(1.0, |slo| within(slo / 1e3 - base));
+                    let e = i
+                        .e2e_slo_ms
+                        .map_or(1.0, |slo| within(slo / 1e3 - base - o * step));
+                    t.min(e)
+                }
+                ClassKind::Batch(b) => within(b.deadline.as_secs_f64() - base - o * step),
+                ClassKind::Training(_) => 1.0,
+            };
+            met += per * ok;
+            prompt_tokens += per * p;
+            output_tokens += per * o;
+            let n = per.round() as u64;
+            if n > 0 {
+                let class = &mut self.stats.classes[c.class.index()];
+                let _ = class.ttft.record_n(((ttft * 1e6) as u64).max(1), n);
+                let _ = class.e2e.record_n(((e2e * 1e6) as u64).max(1), n);
+            }
+        }
+        let done = Completion {
+            class: c.class.index(),
+            region: c.region.index(),
+            hub: hub.index(),
+            prompt: 0,
+            output: 0,
+            wait_s,
+            ttft_us: 0,
+            e2e_us: 0,
+        };
+        self.stats
+            .complete_flow(done, count, met, prompt_tokens, output_tokens);
+    }
+}
