@@ -4,7 +4,7 @@
 use crate::{LoadError, Scenario, load_str};
 
 /// Names of the built-in scenarios; the first is the default.
-pub const NAMES: &[&str] = &["china-east-west", "two-hubs"];
+pub const NAMES: &[&str] = &["china-east-west", "two-hubs", "china-national"];
 
 /// The default scenario of `simulate`, `plan` and the other commands.
 pub const DEFAULT: &str = "china-east-west";
@@ -14,6 +14,7 @@ pub fn text(name: &str) -> Option<&'static str> {
     match name {
         "china-east-west" => Some(include_str!("../../../scenarios/china-east-west.toml")),
         "two-hubs" => Some(include_str!("../../../scenarios/two-hubs.toml")),
+        "china-national" => Some(include_str!("../../../scenarios/china-national.toml")),
         _ => None,
     }
 }
@@ -26,6 +27,9 @@ pub fn describe(name: &str) -> &'static str {
         }
         "two-hubs" => {
             "tutorial: one eastern and one western hub serving Shanghai (DESIGN.md's example)"
+        }
+        "china-national" => {
+            "China's 140-trillion-token day: 31 provinces and 3 export regions on the eight hubs (run with --mode fluid)"
         }
         _ => "",
     }

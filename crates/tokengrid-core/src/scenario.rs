@@ -315,6 +315,16 @@ pub struct Model {
     pub parallelism: Parallelism,
 }
 
+impl Scenario {
+    /// Multiplies every region's request rate by `factor` (a demand scenario: 2024's 100 billion
+    /// tokens a day is the national scenario at 1/1,400). `factor` must be finite and > 0.
+    pub fn scale_demand(&mut self, factor: f64) {
+        for r in &mut self.regions {
+            r.peak_rps *= factor;
+        }
+    }
+}
+
 impl Model {
     /// Weight bytes of the whole model.
     pub fn weight_bytes(&self) -> f64 {

@@ -103,6 +103,10 @@ struct SimulateArgs {
     /// Fluid mode's time step (humantime: 1m, 30s).
     #[arg(long, value_parser = parse_duration, default_value = "1m")]
     step: std::time::Duration,
+    /// Multiply every region's request rate (e.g. 0.000714 for 2024's 100 billion tokens a day
+    /// on china-national).
+    #[arg(long, default_value_t = 1.0)]
+    demand_scale: f64,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
@@ -135,6 +139,10 @@ struct CompareArgs {
     /// Fluid mode's time step.
     #[arg(long, value_parser = parse_duration, default_value = "1m")]
     step: std::time::Duration,
+    /// Multiply every region's request rate (e.g. 0.000714 for 2024's 100 billion tokens a day
+    /// on china-national).
+    #[arg(long, default_value_t = 1.0)]
+    demand_scale: f64,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
@@ -206,6 +214,10 @@ struct PlanArgs {
     /// Scenario file or built-in name.
     #[arg(long, default_value = builtin::DEFAULT)]
     scenario: String,
+    /// Multiply every region's request rate (e.g. 0.000714 for 2024's 100 billion tokens a day
+    /// on china-national).
+    #[arg(long, default_value_t = 1.0)]
+    demand_scale: f64,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
@@ -416,13 +428,25 @@ fn catalog(out: &mut impl Write, args: &CatalogArgs) -> Result<(), Failure> {
 }
 
 fn plan(out: &mut impl Write, args: PlanArgs) -> Result<(), Failure> {
-    let s = tokengrid_core::load(&args.scenario)?;
+    let s = load_scaled(&args.scenario, args.demand_scale)?;
     let p = tokengrid_sched::plan(&s).map_err(|e| Failure::Internal(e.into()))?;
     if args.format == Format::Json {
         return print_json(out, &p);
     }
     write!(out, "{}", tokengrid_report::calc::plan_table(&p, &s))?;
     Ok(())
+}
+
+/// Loads a scenario and scales its demand; a bad factor is the user's to fix.
+pub(crate) fn load_scaled(scenario: &str, factor: f64) -> Result<Scenario, Failure> {
+    if !(factor.is_finite() && factor > 0.0) {
+        return Err(Failure::Input(format!(
+            "error: --demand-scale {factor} must be a number > 0 (1 is the scenario's own demand)"
+        )));
+    }
+    let mut s = tokengrid_core::load(scenario)?;
+    s.scale_demand(factor);
+    Ok(s)
 }
 
 /// Writes `v` as pretty JSON and a newline.

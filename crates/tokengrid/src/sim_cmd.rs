@@ -64,7 +64,7 @@ fn run_one(s: &tokengrid_core::Scenario, o: &Options) -> Result<Report, Failure>
 }
 
 pub(crate) fn simulate(out: &mut impl Write, a: SimulateArgs) -> Result<(), Failure> {
-    let s = tokengrid_core::load(&a.scenario)?;
+    let s = crate::load_scaled(&a.scenario, a.demand_scale)?;
     let mut o = options(&a.policy, a.duration, a.seed, a.mode, a.step);
     let multi = indicatif::MultiProgress::new();
     let total = a
@@ -94,7 +94,7 @@ pub(crate) fn simulate(out: &mut impl Write, a: SimulateArgs) -> Result<(), Fail
 }
 
 pub(crate) fn compare(out: &mut impl Write, a: CompareArgs) -> Result<(), Failure> {
-    let s = tokengrid_core::load(&a.scenario)?;
+    let s = crate::load_scaled(&a.scenario, a.demand_scale)?;
     if a.policies.is_empty() {
         return Err(Failure::Input(
             "error: --policies needs at least one policy".into(),
