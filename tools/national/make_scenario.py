@@ -103,10 +103,14 @@ def main():
     w('name = "H800-SXM"')
     w('catalog = "H800-SXM"')
     w("idle_w = 90.0                  # assumption: DESIGN.md's example")
+    w("price_yuan = 252000.0          # assumption: about US$35,000 with its server share at 7.2 yuan/US$; no price in the shared data")
+    w("lifetime_years = 5.0           # assumption: straight-line write-off over five years")
     w("")
     w("[[accelerator]]")
     w('name = "H20"')
     w('catalog = "H20"              # tokengrid catalog accelerators')
+    w("price_yuan = 93600.0           # assumption: about US$13,000 with its server share at 7.2 yuan/US$")
+    w("lifetime_years = 5.0           # assumption: as H800")
     w("")
     w("[[model]]")
     w('name = "deepseek-v3"')
@@ -207,6 +211,8 @@ jobs_per_day = 20.0            # assumption: a few dozen large runs a day nation
                 out.append(f"green_mw = {{ profile = \"solar\", installed_mw = {round(it_mw * 0.5)} }}  # assumption: on-site solar at half the hub's full IT draw")
             out.append(f"grid_carbon_g_per_kwh = {carbon}  # MEE/NBS 2022, {cnote}")
             out.append('batching = "continuous"')
+            opex = (h800 * 252000.0 + h20 * 93600.0) * 0.10 / 365
+            out.append(f"other_opex_yuan_per_day = {opex:.0f}  # assumption: staff, maintenance, network and rent at 10% of the hardware price a year")
             out.append("")
         return out
     one = {h[0]: (1, 1, 32 + 1024, 8, 1024) for h in HUBS}

@@ -621,6 +621,8 @@ impl From<&AcceleratorSpec> for crate::Accelerator {
             scale_out_gbps: a.scale_out_gbps,
             per_node: a.per_node,
             host_w: a.host_w,
+            price_yuan: None,
+            lifetime_years: crate::DEFAULT_LIFETIME_YEARS,
         }
     }
 }

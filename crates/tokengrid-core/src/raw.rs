@@ -115,6 +115,12 @@ pub struct RawAccelerator {
     /// Node power beyond the accelerators (CPUs, NICs, fans) per accelerator, W.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_w: Option<f64>,
+    /// Purchase price of one accelerator with its share of the server, yuan (cost of ownership).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_yuan: Option<f64>,
+    /// Years the purchase is written off over (default 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifetime_years: Option<f64>,
 }
 
 /// `[[model]]`.
@@ -213,6 +219,9 @@ pub struct RawHub {
     /// Failure schedule.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outages: Vec<RawOutage>,
+    /// Operating cost other than electricity (staff, maintenance, network, rent), yuan per day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_opex_yuan_per_day: Option<f64>,
 }
 
 /// One outage: `{ at = "2h", for = "30m" }`, offsets from the scenario start.

@@ -224,7 +224,16 @@ pub struct Accelerator {
     pub per_node: u32,
     /// Node power beyond the accelerators per accelerator, W.
     pub host_w: f64,
+    /// Purchase price of one accelerator with its server share, yuan, where the scenario gives it.
+    pub price_yuan: Option<f64>,
+    /// Years the purchase is written off over.
+    pub lifetime_years: f64,
 }
+
+/// Write-off period of an accelerator purchase where the scenario gives none, years.
+///
+/// assumption: five years, a common straight-line depreciation period for servers.
+pub const DEFAULT_LIFETIME_YEARS: f64 = 5.0;
 
 /// Scale-up bandwidth where neither the scenario nor the catalog gives one: NVLink 4's 450 GB/s
 /// each way (H100 datasheet).
@@ -422,6 +431,8 @@ pub struct Hub {
     pub max_queue: Option<u32>,
     /// Scheduled outages.
     pub outages: Vec<Outage>,
+    /// Operating cost other than electricity, yuan per day (0 when the scenario gives none).
+    pub other_opex_yuan_per_day: f64,
 }
 
 impl Hub {

@@ -25,6 +25,8 @@ pub fn h100() -> Accelerator {
         scale_out_gbps: 50.0,
         per_node: 8,
         host_w: 0.0,
+        price_yuan: None,
+        lifetime_years: 5.0,
     }
 }
 

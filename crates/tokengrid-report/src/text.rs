@@ -64,6 +64,26 @@ pub fn summary(r: &Report, currency: &str) -> String {
         e.cost,
         e.carbon_kg
     );
+    let o = &r.ownership;
+    if o.other_operating > 0.0 || o.capital > 0.0 {
+        let _ = writeln!(
+            out,
+            "  ownership  electricity {:.2}, other operating {:.2}, accelerators written off {:.2} {currency}: power is {:.1}% of operating cost, {:.1}% of total{}",
+            o.electricity,
+            o.other_operating,
+            o.capital,
+            o.power_share_of_operating * 100.0,
+            o.power_share_of_total * 100.0,
+            if o.unpriced_accelerators > 0 {
+                format!(
+                    " ({} accelerators without a price left out)",
+                    o.unpriced_accelerators
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
     let _ = writeln!(
         out,
         "  tokens     {} prompt, {} output; {:.4} {currency} per million tokens",
@@ -244,6 +264,20 @@ pub fn compare(runs: &[Report], currency: &str) -> String {
         &one,
         Delta::Relative,
     );
+    if first.ownership.other_operating > 0.0 || first.ownership.capital > 0.0 {
+        row(
+            "power share of opex",
+            &|r| Some(r.ownership.power_share_of_operating),
+            &pct,
+            Delta::Points,
+        );
+        row(
+            "power share of total",
+            &|r| Some(r.ownership.power_share_of_total),
+            &pct,
+            Delta::Points,
+        );
+    }
     row(
         "SLO met (all)",
         &|r| Some(r.requests.slo_met_fraction),

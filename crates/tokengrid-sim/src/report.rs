@@ -67,6 +67,53 @@ pub struct Energy {
     pub carbon_kg: f64,
 }
 
+/// Cost of ownership over the run: electricity next to the other operating cost and the
+/// write-off of the accelerators (straight line over their lifetime), scenario currency.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Ownership {
+    /// Electricity (the energy section's cost).
+    pub electricity: f64,
+    /// Other operating cost: the hubs' `other_opex_yuan_per_day` over the run.
+    pub other_operating: f64,
+    /// Accelerators written off over the run: `n x price / lifetime`, for types with a price.
+    pub capital: f64,
+    /// Electricity over operating cost (electricity + other); 1 when nothing else is priced.
+    pub power_share_of_operating: f64,
+    /// Electricity over the total (operating + capital).
+    pub power_share_of_total: f64,
+    /// Accelerators in the hubs without a price (their capital is not counted).
+    pub unpriced_accelerators: u64,
+}
+
+impl Ownership {
+    /// The ownership cost of scenario `s` over `run_s` seconds with `electricity` spent.
+    pub fn of(s: &tokengrid_core::Scenario, run_s: f64, electricity: f64) -> Self {
+        const YEAR_S: f64 = 365.0 * 86_400.0;
+        let mut capital = 0.0;
+        let mut other = 0.0;
+        let mut unpriced = 0u64;
+        for h in &s.hubs {
+            other += h.other_opex_yuan_per_day * run_s / 86_400.0;
+            for &(a, n) in &h.accelerators {
+                let acc = s.accelerator(a);
+                match acc.price_yuan {
+                    Some(p) => capital += f64::from(n) * p / (acc.lifetime_years * YEAR_S) * run_s,
+                    None => unpriced += u64::from(n),
+                }
+            }
+        }
+        let share = |part: f64, whole: f64| if whole > 0.0 { part / whole } else { 1.0 };
+        Ownership {
+            electricity,
+            other_operating: other,
+            capital,
+            power_share_of_operating: share(electricity, electricity + other),
+            power_share_of_total: share(electricity, electricity + other + capital),
+            unpriced_accelerators: unpriced,
+        }
+    }
+}
+
 /// One hub.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HubReport {
@@ -216,6 +263,8 @@ pub struct Report {
     pub tokens: Tokens,
     /// Energy.
     pub energy: Energy,
+    /// Cost of ownership: electricity, other operating cost, accelerators written off.
+    pub ownership: Ownership,
     /// Electricity cost per million tokens (prompt + output).
     pub cost_per_million_tokens: f64,
     /// Per hub.
@@ -394,6 +443,7 @@ pub(crate) fn build_report(s: &Scenario, world: &World, st: &Stats, run: RunInfo
             output: st.n.output_tokens,
         },
         energy,
+        ownership: Ownership::of(s, run_s, energy.cost),
         cost_per_million_tokens: if tokens > 0 {
             energy.cost / tokens as f64 * 1e6
         } else {

@@ -7,4 +7,5 @@ mod determinism;
 mod engine;
 mod faults;
 mod fluid;
+mod ownership;
 mod traces;

@@ -92,6 +92,24 @@ impl Validator {
                 if let Some(h) = a.host_w {
                     self.check(&at, "host_w", h, |v| v >= 0.0, ">= 0", "");
                 }
+                if let Some(p) = a.price_yuan {
+                    self.check(
+                        &at,
+                        "price_yuan",
+                        p,
+                        |v| v >= 0.0,
+                        ">= 0",
+                        "purchase price with the server share, yuan",
+                    );
+                }
+                if let Some(y) = a.lifetime_years {
+                    self.positive(
+                        &at,
+                        "lifetime_years",
+                        y,
+                        "years the purchase is written off over",
+                    );
+                }
                 if self.check(&at, "idle_w", idle_w, |v| v >= 0.0, ">= 0", "")
                     && tdp_w.is_finite()
                     && idle_w > tdp_w
@@ -119,6 +137,8 @@ impl Validator {
                     scale_out_gbps,
                     per_node,
                     host_w,
+                    price_yuan: a.price_yuan,
+                    lifetime_years: a.lifetime_years.unwrap_or(DEFAULT_LIFETIME_YEARS),
                 }
             })
             .collect()

@@ -157,6 +157,20 @@ impl Validator {
             batching,
             max_queue: h.max_queue,
             outages,
+            other_opex_yuan_per_day: match h.other_opex_yuan_per_day {
+                Some(x) => {
+                    self.check(
+                        &at,
+                        "other_opex_yuan_per_day",
+                        x,
+                        |v| v >= 0.0,
+                        ">= 0",
+                        "staff, maintenance, network and rent, yuan per day",
+                    );
+                    x
+                }
+                None => 0.0,
+            },
         }
     }
 
