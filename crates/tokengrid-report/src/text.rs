@@ -147,13 +147,21 @@ pub fn summary(r: &Report, currency: &str) -> String {
             duration(c.e2e_ms.p99)
         );
     }
-    let _ = writeln!(
-        out,
-        "engine: {} events in {:.2} s ({:.2} M events/s)",
-        r.engine.events,
-        r.engine.wall_seconds,
-        r.engine.events_per_second / 1e6
-    );
+    if r.mode == "fluid" {
+        let _ = writeln!(
+            out,
+            "engine: fluid, {} steps in {:.2} s",
+            r.engine.steps, r.engine.wall_seconds
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "engine: {} events in {:.2} s ({:.2} M events/s)",
+            r.engine.events,
+            r.engine.wall_seconds,
+            r.engine.events_per_second / 1e6
+        );
+    }
     out
 }
 

@@ -213,6 +213,14 @@ impl Fluid {
         }
     }
 
+    /// Requests waiting in each pool's backlog, by pool.
+    pub(super) fn backlogs(&self) -> impl Iterator<Item = (usize, u32)> + '_ {
+        self.pools.iter().enumerate().map(|(i, p)| {
+            let n: f64 = p.backlog.iter().map(|c| c.count).sum();
+            (i, n.round().min(f64::from(u32::MAX)) as u32)
+        })
+    }
+
     /// Whether work is still waiting anywhere.
     pub(super) fn busy(&self) -> bool {
         !self.deferred.is_empty() || self.pools.iter().any(|p| !p.backlog.is_empty())

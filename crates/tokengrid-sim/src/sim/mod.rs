@@ -304,6 +304,11 @@ impl<'a> Sim<'a> {
                 Ev::Fluid => self.fluid_step(),
                 Ev::Step { step } => {
                     self.world.sample_queues(step as usize);
+                    if let Some(fl) = &self.fluid {
+                        for (pool, waiting) in fl.backlogs() {
+                            self.world.add_queue_sample(pool, step as usize, waiting);
+                        }
+                    }
                     // Keep stepping while anything can still happen.
                     if secs(t) < self.end_s || self.in_flight > 0 || self.engine.pending() > 0 {
                         self.engine.after(ns(STEP_S), Ev::Step { step: step + 1 });

@@ -474,6 +474,16 @@ impl World {
         }
     }
 
+    /// Fluid mode: adds `waiting` requests of `pool`'s backlog to its hub's queue sample of
+    /// `step`.
+    pub(crate) fn add_queue_sample(&mut self, pool: usize, step: usize, waiting: u32) {
+        let m = &mut self.meters[self.pools[pool].hub.index()];
+        if m.steps.len() <= step {
+            m.steps.resize(step + 1, StepAccount::default());
+        }
+        m.steps[step].queue = m.steps[step].queue.saturating_add(waiting);
+    }
+
     /// Records queue lengths at a step boundary.
     pub(crate) fn sample_queues(&mut self, step: usize) {
         for p in &self.pools {
