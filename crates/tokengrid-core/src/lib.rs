@@ -27,6 +27,7 @@
 pub mod builtin;
 pub mod catalog;
 pub mod diag;
+mod hardware;
 pub mod markup;
 pub mod policy;
 pub mod raw;
@@ -36,6 +37,7 @@ mod validate;
 use std::path::{Path, PathBuf};
 
 pub use diag::{Diagnostic, Diagnostics, KeyPath};
+pub use hardware::*;
 pub use policy::{BUILTIN_POLICIES, DEFAULT_POLICY, HARD_FILTERS, PolicyDef};
 pub use scenario::*;
 

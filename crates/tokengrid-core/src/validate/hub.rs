@@ -2,6 +2,7 @@
 
 use super::{At, Names, Validator, suggest};
 use crate::diag::KeyPath;
+use crate::hardware::*;
 use crate::raw::*;
 use crate::scenario::*;
 

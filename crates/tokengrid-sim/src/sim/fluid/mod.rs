@@ -20,7 +20,7 @@ use std::collections::VecDeque;
 
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
-use tokengrid_core::{AcceleratorId, ClassId, ClassKind, HubId, ModelId, RegionId};
+use tokengrid_core::{ClassId, ClassKind, HubId, ModelId, RegionId};
 use tokengrid_sched::view::*;
 use tokengrid_sched::{BatchJob, Decision, InferenceRequest, Work};
 
@@ -34,59 +34,11 @@ use super::{Ev, Sim};
 /// Token samples per class that SLO attainment and latency percentiles are taken over.
 const SAMPLES: usize = 64;
 
-/// Erlang C: the probability that an arrival waits in an M/M/c queue with offered load `a`
-/// (c servers), from the Erlang B recursion; beyond 64 servers by the Halfin-Whitt limit
-/// `1 / (1 + beta Phi(beta) / phi(beta))`, `beta = (1 - rho) sqrt(c)` (the recursion costs `c`
-/// steps, and national pools hold thousands of replicas).
-fn erlang_c(c: f64, a: f64) -> f64 {
-    if a <= 0.0 {
-        return 0.0;
-    }
-    let n = c.round().max(1.0) as u32;
-    if a >= f64::from(n) {
-        return 1.0;
-    }
-    if n > 64 {
-        let beta = (1.0 - a / f64::from(n)) * f64::from(n).sqrt();
-        let phi = (-beta * beta / 2.0).exp() / (2.0 * std::f64::consts::PI).sqrt();
-        let cdf = 0.5 * (1.0 + erf(beta / std::f64::consts::SQRT_2));
-        return 1.0 / (1.0 + beta * cdf / phi);
-    }
-    let mut b = 1.0;
-    for k in 1..=n {
-        b = a * b / (f64::from(k) + a * b);
-    }
-    let rho = a / f64::from(n);
-    b / (1.0 - rho * (1.0 - b))
-}
+mod queueing;
+mod view;
 
-/// The error function (Abramowitz and Stegun 7.1.26, |error| < 1.5e-7).
-fn erf(x: f64) -> f64 {
-    let t = 1.0 / (1.0 + 0.327_591_1 * x.abs());
-    let y = 1.0
-        - (((((1.061_405_429 * t - 1.453_152_027) * t) + 1.421_413_741) * t - 0.284_496_736) * t
-            + 0.254_829_592)
-            * t
-            * (-x * x).exp();
-    if x < 0.0 { -y } else { y }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The Halfin-Whitt limit meets the exact recursion where they hand over: at 64 and 65
-    /// servers and load 0.9 the two agree within 10%; erf(1) = 0.8427007929.
-    #[test]
-    fn erlang_c_regimes_agree() {
-        assert!((erf(1.0) - 0.842_700_792_9).abs() < 2e-7);
-        let exact = erlang_c(64.0, 0.9 * 64.0);
-        let limit = erlang_c(65.0, 0.9 * 65.0);
-        assert!((limit / exact - 1.0).abs() < 0.1, "{exact} vs {limit}");
-        // M/M/1: the probability of waiting is the load.
-        assert!((erlang_c(1.0, 0.7) - 0.7).abs() < 1e-12);
-    }
-}
+use queueing::erlang_c;
+use view::FluidView;
 
 /// A chunk of waiting requests of one (region, class).
 #[derive(Debug, Clone, Copy)]
@@ -224,76 +176,6 @@ impl Fluid {
     /// Whether work is still waiting anywhere.
     pub(super) fn busy(&self) -> bool {
         !self.deferred.is_empty() || self.pools.iter().any(|p| !p.backlog.is_empty())
-    }
-}
-
-/// The world as the policy sees it in fluid mode: the world's hubs, with each pool's room this
-/// step and its backlog.
-struct FluidView<'a> {
-    world: &'a World,
-    fluid: &'a Fluid,
-}
-
-impl ClusterView for FluidView<'_> {
-    fn now_s(&self) -> f64 {
-        self.world.now_s()
-    }
-    fn hub_count(&self) -> usize {
-        self.world.hub_count()
-    }
-    fn hub(&self, h: HubId) -> HubSnapshot {
-        self.world.hub(h)
-    }
-    fn model(&self, h: HubId, m: ModelId) -> Option<ModelSnapshot> {
-        let mut snap = self.world.model(h, m)?;
-        let pool = self.world.pool_index(h, m)?;
-        let fp = &self.fluid.pools[pool];
-        let n = f64::from(snap.replicas.max(1));
-        let capacity = n * self.fluid.step_s;
-        let room = (fp.left_s / capacity).clamp(0.0, 1.0);
-        let slots = f64::from(snap.replicas * self.world.pool_slots(pool));
-        let waiting: f64 = fp.backlog.iter().map(|c| c.count).sum();
-        // New work queues behind a backlog: no free slot while one waits.
-        snap.free_slots = if waiting > 0.0 {
-            0
-        } else {
-            (room * slots).floor() as u32
-        };
-        snap.queue_len = waiting.min(f64::from(u32::MAX)) as u32;
-        snap.utilization = 1.0 - room;
-        // With room, a prompt waits for the prefills ahead of it; without, the backlog drains
-        // at the pool's full rate (replica-seconds waiting over replicas) after what is left of
-        // this step's work.
-        let dt = self.fluid.step_s;
-        let (p_wait, queued) = fp.prefill_wait(n, dt);
-        let rho = fp.rho(n, dt);
-        snap.expected_wait_s = if snap.free_slots > 0 {
-            p_wait * queued
-        } else {
-            self.fluid.backlog_s(self.world, pool) / n + dt * (1.0 - room)
-        };
-        let slots_per = self.world.pool_slots(pool);
-        let batch = (fp.seq_s / dt / n).ceil().clamp(1.0, f64::from(slots_per)) as u32;
-        snap.decode_s_per_token = self.world.pool_step(pool, batch) / (1.0 - rho);
-        Some(snap)
-    }
-    fn rtt_ms(&self, from: Origin, h: HubId) -> f64 {
-        self.world.rtt_ms(from, h)
-    }
-    fn forecast(&self, h: HubId, at_s: f64) -> Forecast {
-        self.world.forecast(h, at_s)
-    }
-    fn free_slots_at(&self, h: HubId, m: ModelId, from_s: f64, to_s: f64) -> u32 {
-        self.world.free_slots_at(h, m, from_s, to_s)
-    }
-    fn free_accelerators(&self, h: HubId, a: Option<AcceleratorId>, f: f64, t: f64) -> u32 {
-        self.world.free_accelerators(h, a, f, t)
-    }
-    fn link(&self, a: HubId, b: HubId) -> LinkSnapshot {
-        self.world.link(a, b)
-    }
-    fn can_reserve(&self, a: HubId, b: HubId, gbps: f64, from_s: f64, to_s: f64) -> bool {
-        self.world.can_reserve(a, b, gbps, from_s, to_s)
     }
 }
 
