@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use tokengrid_sched::{BatchJob, Decision, Origin, Policy, Scheduler, TrainingJob, Work};
 
-use crate::clock::now_ms;
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::wire::{JobRequest, JobState};
@@ -21,7 +20,7 @@ pub async fn schedule_queued(
     policy: &str,
     limit: i64,
 ) -> Result<usize, StoreError> {
-    let now = now_ms();
+    let now = st.now_ms();
     let claimed = st.ledger.claim_queued(&st.replica, limit, now).await?;
     let n = claimed.len();
     for job in claimed {
@@ -35,7 +34,7 @@ pub async fn schedule_queued(
         };
         if !st
             .ledger
-            .settle_claim(&job.id, &st.replica, state, hub, start, now_ms())
+            .settle_claim(&job.id, &st.replica, state, hub, start, st.now_ms())
             .await?
         {
             tracing::warn!(job = %job.id, "claim outlived its lease; another replica has the job");
@@ -50,7 +49,7 @@ pub const CLAIM_LEASE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Puts back in the queue jobs claimed longer ago than [`CLAIM_LEASE`] and never settled.
 pub async fn requeue_stale_claims(st: &Arc<AppState>) -> Result<u64, StoreError> {
-    let now = now_ms();
+    let now = st.now_ms();
     let lease = i64::try_from(CLAIM_LEASE.as_millis()).unwrap_or(i64::MAX);
     let n = st.ledger.requeue_stale_claims(now - lease, now).await?;
     if n > 0 {
@@ -64,7 +63,7 @@ pub async fn requeue_stale_claims(st: &Arc<AppState>) -> Result<u64, StoreError>
 /// it is scheduled again elsewhere. Idempotent: several replicas may do it at once; each job is
 /// moved once and claiming stays exclusive.
 pub async fn requeue_from_down_hubs(st: &Arc<AppState>) -> Result<usize, StoreError> {
-    let now = now_ms();
+    let now = st.now_ms();
     let mut moved = 0;
     // Only the hubs out of rotation are looked at: one indexed query each.
     for hub in st.hubs_down() {
@@ -87,7 +86,7 @@ fn decide(
     let view = st.view();
     let deadline = humantime::parse_duration(&req.deadline).ok()?.as_secs_f64();
     // The view's clock is "now" = 0 s; the deadline counts from submission.
-    let elapsed = (now_ms() - created_ms).max(0) as f64 / 1e3;
+    let elapsed = (view.now_ms() - created_ms).max(0) as f64 / 1e3;
     let deadline_s = deadline - elapsed;
     let work = match req.kind.as_str() {
         "batch" => {
@@ -117,7 +116,8 @@ fn decide(
     match sched.decide(&view, &work) {
         Decision::Place(p) => Some((
             view.hub_name(p.hub).to_owned(),
-            now_ms() + (p.start_s * 1e3) as i64,
+            // Rounded, not truncated: a start on an hour boundary stays on it.
+            view.now_ms() + (p.start_s * 1e3).round() as i64,
         )),
         Decision::Reject(_) => None,
     }

@@ -38,6 +38,7 @@ mod upstream;
 pub mod view;
 pub mod wire;
 
+pub use clock::Clock;
 pub use error::{ApiError, BODY_LIMIT, PROXY_BODY_LIMIT};
 pub use maintenance::run;
 pub use routes::app;

@@ -26,7 +26,6 @@ use tokengrid_energy::JOULES_PER_KWH;
 use tokengrid_sched::estimate::facility_kwh;
 use tokengrid_sched::{ClusterView, Decision, Explanation, ModelSnapshot, Reason};
 
-use crate::clock::now_ms;
 use crate::error::ApiError;
 use crate::state::{AppState, Question};
 use crate::store::RequestRow;
@@ -297,7 +296,7 @@ impl Tee {
             output_tokens: i64::try_from(output).unwrap_or(i64::MAX),
             energy_j,
             cost,
-            at_ms: now_ms(),
+            at_ms: f.st.now_ms(),
             status: i64::from(f.status),
             usage_reported: usage.is_some(),
             complete,

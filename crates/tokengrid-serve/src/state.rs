@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokengrid_sched::{Decision, Explanation, InferenceRequest, Origin, Policy, Scheduler, Work};
 
 use crate::auth::{hash_token, new_token};
-use crate::clock::now_ms;
+use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::served::{Served, write_served};
@@ -38,6 +38,8 @@ pub struct Config {
     pub connect_timeout: Duration,
     /// Clients' location when a request does not give one, degrees (lat, lon).
     pub origin: (f64, f64),
+    /// Where the time comes from (the system clock but in tests).
+    pub clock: Clock,
 }
 
 impl Config {
@@ -51,6 +53,7 @@ impl Config {
             first_byte_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(2),
             origin: DEFAULT_ORIGIN,
+            clock: Clock::system(),
         }
     }
 }
@@ -105,6 +108,11 @@ impl AppState {
         Ok(st)
     }
 
+    /// Milliseconds since the Unix epoch, by the configured clock.
+    pub fn now_ms(&self) -> i64 {
+        self.config.clock.now_ms()
+    }
+
     /// Queues a served request for the ledger.
     pub fn record_served(&self, row: crate::store::RequestRow) {
         if self.served.send(Served::Row(row)).is_err() {
@@ -124,14 +132,14 @@ impl AppState {
     /// [`AppState::refresh`] for a request naming a hub this replica does not know, at most
     /// every 200 ms (so unknown names or tokens cannot turn into a stream of ledger reads).
     async fn refresh_on_demand(&self) -> Result<(), ApiError> {
-        let asked = now_ms();
+        let asked = self.now_ms();
         // One at a time; a refresh that started within 200 ms before this request (or after
         // it) already read what this one would.
         let mut last_start = self.last_refresh_ms.lock().await;
         if *last_start >= asked - 200 {
             return Ok(());
         }
-        *last_start = now_ms();
+        *last_start = self.now_ms();
         self.refresh().await
     }
 
@@ -181,7 +189,7 @@ impl AppState {
         self.registry()
             .hubs
             .iter()
-            .filter(|h| h.is_up(self.config.heartbeat_timeout))
+            .filter(|h| h.is_up(self.config.heartbeat_timeout, self.now_ms()))
             .map(|h| h.spec.name.clone())
             .collect()
     }
@@ -191,7 +199,7 @@ impl AppState {
         self.registry()
             .hubs
             .iter()
-            .filter(|h| !h.is_up(self.config.heartbeat_timeout))
+            .filter(|h| !h.is_up(self.config.heartbeat_timeout, self.now_ms()))
             .map(|h| h.spec.name.clone())
             .collect()
     }
@@ -220,7 +228,11 @@ impl AppState {
 
     /// A view of the hubs now (hubs silent past the heartbeat timeout are down).
     pub fn view(&self) -> LiveView {
-        LiveView::new(self.registry(), self.config.heartbeat_timeout)
+        LiveView::new(
+            self.registry(),
+            self.config.heartbeat_timeout,
+            self.now_ms(),
+        )
     }
 
     /// Runs `f` with a scheduler for the replica's policy (reused between calls).

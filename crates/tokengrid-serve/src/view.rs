@@ -17,7 +17,6 @@ use tokengrid_energy::deploy::catalog_figures;
 use tokengrid_net::geo::derived_route;
 use tokengrid_sched::view::*;
 
-use crate::clock::now_ms;
 use crate::wire::{HubSpec, Telemetry};
 
 /// The reference deployment a hub is costed as when the catalog knows neither its model nor its
@@ -72,9 +71,9 @@ pub struct LiveHub {
 }
 
 impl LiveHub {
-    /// In rotation: heard from within the timeout, and not reporting itself down.
-    pub fn is_up(&self, timeout: Duration) -> bool {
-        let age_ms = now_ms().saturating_sub(self.last_seen_ms);
+    /// In rotation at `now_ms`: heard from within the timeout, and not reporting itself down.
+    pub fn is_up(&self, timeout: Duration, now_ms: i64) -> bool {
+        let age_ms = now_ms.saturating_sub(self.last_seen_ms);
         age_ms <= i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX)
             && self.telemetry.is_none_or(|t| t.up)
     }
@@ -127,8 +126,8 @@ impl HubRegistry {
 pub struct LiveView {
     reg: Arc<HubRegistry>,
     up: Vec<bool>,
-    /// Wall clock at the snapshot, s since the Unix epoch (the view's time 0).
-    now_unix_s: f64,
+    /// The clock at the snapshot, ms since the Unix epoch (the view's time 0).
+    now_ms: i64,
 }
 
 /// A hub's offset from UTC when its registration gives none, hours (China Standard Time; the
@@ -158,14 +157,16 @@ pub fn nominal_model() -> ModelSnapshot {
 }
 
 impl LiveView {
-    /// The view of `reg` now: hubs silent past `timeout` (or reporting down) are down.
-    pub fn new(reg: Arc<HubRegistry>, timeout: Duration) -> Self {
-        let up = reg.hubs.iter().map(|h| h.is_up(timeout)).collect();
-        LiveView {
-            reg,
-            up,
-            now_unix_s: now_ms() as f64 / 1e3,
-        }
+    /// The view of `reg` at `now_ms` (ms since the Unix epoch): hubs silent past `timeout` (or
+    /// reporting down) are down.
+    pub fn new(reg: Arc<HubRegistry>, timeout: Duration, now_ms: i64) -> Self {
+        let up = reg.hubs.iter().map(|h| h.is_up(timeout, now_ms)).collect();
+        LiveView { reg, up, now_ms }
+    }
+
+    /// The time this view was taken, ms since the Unix epoch.
+    pub fn now_ms(&self) -> i64 {
+        self.now_ms
     }
 
     /// A hub's OpenAI base URL.
@@ -193,6 +194,22 @@ impl LiveView {
             .map_or("?", |x| x.spec.name.as_str())
     }
 
+    /// The hub's local time at the snapshot, s since the Unix epoch shifted by its UTC offset.
+    fn local_s(&self, spec: &HubSpec) -> f64 {
+        let offset_s = spec.utc_offset_hours.unwrap_or(DEFAULT_UTC_OFFSET_HOURS) * 3600.0;
+        self.now_ms as f64 / 1e3 + offset_s
+    }
+
+    /// The registered price at `at_s` from now: the time-of-use profile's value for that local
+    /// hour, or the flat tariff when none was registered.
+    fn registered_tariff(&self, spec: &HubSpec, at_s: f64) -> f64 {
+        let hour = ((self.local_s(spec) + at_s) / 3600.0).floor() as i64;
+        spec.tariff_by_hour
+            .as_ref()
+            .and_then(|p| p.get(hour.rem_euclid(24) as usize).copied())
+            .unwrap_or(spec.tariff_yuan_per_kwh)
+    }
+
     fn spec(&self, h: HubId) -> (&HubSpec, Option<Telemetry>, bool) {
         let hub = &self.reg.hubs[h.index()];
         (&hub.spec, hub.telemetry, self.up[h.index()])
@@ -210,10 +227,12 @@ impl ClusterView for LiveView {
 
     fn hub(&self, h: HubId) -> HubSnapshot {
         let (spec, t, up) = self.spec(h);
-        // The marginal kWh is green in the share the hub reports: price it accordingly.
-        let (tariff, green) = t.map_or((spec.tariff_yuan_per_kwh, 0.0), |t| {
-            (t.tariff_yuan_per_kwh, t.green_fraction)
-        });
+        // The marginal kWh is green in the share the hub reports: price it accordingly. Before
+        // its first telemetry, the registered price of the current local hour.
+        let (tariff, green) = t.map_or_else(
+            || (self.registered_tariff(spec, 0.0), 0.0),
+            |t| (t.tariff_yuan_per_kwh, t.green_fraction),
+        );
         HubSnapshot {
             up,
             pue: spec.pue,
@@ -268,17 +287,14 @@ impl ClusterView for LiveView {
     /// registered). Each forecast holds to the end of its local hour.
     fn forecast(&self, h: HubId, at_s: f64) -> Forecast {
         let (spec, _, _) = self.spec(h);
-        let offset_s = spec.utc_offset_hours.unwrap_or(DEFAULT_UTC_OFFSET_HOURS) * 3600.0;
-        let local = self.now_unix_s + offset_s;
+        let local = self.local_s(spec);
         let hour_now = (local / 3600.0).floor();
         let hour_start = ((local + at_s) / 3600.0).floor();
         let until_s = ((hour_start + 1.0) * 3600.0 - local).max(at_s + 1e-3);
-        let tariff = match &spec.tariff_by_hour {
-            Some(profile) if hour_start > hour_now => profile
-                .get((hour_start as i64).rem_euclid(24) as usize)
-                .copied()
-                .unwrap_or(spec.tariff_yuan_per_kwh),
-            _ => self.hub(h).tariff_now,
+        let tariff = if hour_start > hour_now {
+            self.registered_tariff(spec, at_s)
+        } else {
+            self.hub(h).tariff_now
         };
         Forecast {
             tariff,
@@ -322,6 +338,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
+    use crate::clock::now_ms;
 
     fn spec(name: &str, models: &[&str], accelerators: &[(&str, u32)]) -> HubSpec {
         HubSpec {
@@ -392,7 +409,7 @@ mod tests {
             hub(spec("a", &["llama-3.1-8b"], &[("H100-SXM", 8)])),
             hub(spec("b", &["deepseek-v3"], &[("H800-SXM", 32)])),
         ]));
-        let view = LiveView::new(reg, Duration::from_secs(3600));
+        let view = LiveView::new(reg, Duration::from_secs(3600), now_ms());
         let llama = view.model_id("llama-3.1-8b").expect("served");
         let m = view.model(HubId(0), llama).expect("served at a");
         let f = catalog_figures("llama-3.1-8b", "H100-SXM").expect("catalog");

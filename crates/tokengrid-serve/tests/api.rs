@@ -9,7 +9,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use tokengrid_serve::store::Ledger;
-use tokengrid_serve::{AppState, Config, app};
+use tokengrid_serve::{AppState, Clock, Config, app};
 use tower::ServiceExt;
 
 const ADMIN: &str = "admin-secret";
@@ -20,6 +20,11 @@ async fn state() -> (Arc<AppState>, Router) {
 
 /// A fresh SQLite ledger and app with the given heartbeat timeout.
 async fn state_with(heartbeat: Duration) -> (Arc<AppState>, Router) {
+    state_at(heartbeat, Clock::system()).await
+}
+
+/// [`state_with`] reading the time from `clock`.
+async fn state_at(heartbeat: Duration, clock: Clock) -> (Arc<AppState>, Router) {
     let dir = std::env::temp_dir().join(format!(
         "tokengrid-api-{}-{}",
         std::process::id(),
@@ -31,6 +36,7 @@ async fn state_with(heartbeat: Duration) -> (Arc<AppState>, Router) {
         .expect("ledger");
     let mut config = Config::new(ADMIN, "cost-slo");
     config.heartbeat_timeout = heartbeat;
+    config.clock = clock;
     let st = AppState::new(ledger, config).await.expect("state");
     (st.clone(), app(st))
 }
@@ -450,7 +456,11 @@ async fn a_silent_hub_leaves_rotation_and_its_jobs_move() {
 
 #[tokio::test]
 async fn a_batch_job_waits_for_the_hubs_cheap_hours() {
-    let (st, app) = state().await;
+    // 2026-03-01 10:00 China Standard Time (02:00 UTC), independently: 1,772,330,400 s after
+    // the epoch (20,513 days to 2026-03-01, plus 2 h).
+    let ten_am_ms = (20_513 * 86_400 + 2 * 3_600) * 1_000i64;
+    let clock = Clock::fixed(ten_am_ms);
+    let (st, app) = state_at(Duration::from_secs(2 * 86_400), clock.clone()).await;
     // One hub, UTC+8, 0.1 yuan/kWh from 02:00 to 05:00 local, 1.0 otherwise.
     let profile: Vec<f64> = (0..24)
         .map(|h| if (2..5).contains(&h) { 0.1 } else { 1.0 })
@@ -469,47 +479,32 @@ async fn a_batch_job_waits_for_the_hubs_cheap_hours() {
     )
     .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
-    let (s, v) = call(
-        &app,
-        Method::POST,
-        "/v1/jobs",
-        None,
-        Some(serde_json::json!({ "kind": "batch", "model": "deepseek-v3", "tokens": 10000, "deadline": "30h" }).to_string()),
-    )
-    .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    let id = v["id"].as_str().expect("id").to_owned();
-    let before_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_millis() as i64;
-    tokengrid_serve::jobs::schedule_queued(&st, "cost-slo", 10)
-        .await
-        .expect("schedule");
-    let job = st.ledger.job(&id).await.expect("get").expect("job");
-    assert_eq!(job.state, tokengrid_serve::JobState::Scheduled);
-    let start = job.start_at_ms.expect("start");
-    // Independently: local time now, and the next 02:00 local unless it is 02:00-05:00 now.
-    let hour_ms = 3_600_000i64;
-    let local = before_ms + 8 * hour_ms;
-    let hour = (local / hour_ms).rem_euclid(24);
-    if (2..5).contains(&hour) {
-        assert!(
-            (start - before_ms).abs() < 5_000,
-            "runs now: {start} vs {before_ms}"
-        );
-    } else {
-        let day_start = local - local.rem_euclid(24 * hour_ms);
-        let mut two = day_start + 2 * hour_ms;
-        if two <= local {
-            two += 24 * hour_ms;
+    let job = serde_json::json!({ "kind": "batch", "model": "deepseek-v3", "tokens": 10000, "deadline": "30h" });
+    let submit = || async {
+        let (s, v) = call(&app, Method::POST, "/v1/jobs", None, Some(job.to_string())).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        v["id"].as_str().expect("id").to_owned()
+    };
+    let start_of = |id: String| {
+        let st = st.clone();
+        async move {
+            tokengrid_serve::jobs::schedule_queued(&st, "cost-slo", 10)
+                .await
+                .expect("schedule");
+            let job = st.ledger.job(&id).await.expect("get").expect("job");
+            assert_eq!(job.state, tokengrid_serve::JobState::Scheduled);
+            job.start_at_ms.expect("start")
         }
-        let expected = two - 8 * hour_ms;
-        assert!(
-            (start - expected).abs() < 5_000,
-            "starts at the next 02:00 local: {start} vs {expected}"
-        );
-    }
+    };
+    let hour_ms = 3_600_000i64;
+    // Submitted at 10:00, it waits 16 h for 02:00 the next morning, to the millisecond.
+    let id = submit().await;
+    assert_eq!(start_of(id).await, ten_am_ms + 16 * hour_ms);
+    // Submitted at 03:30, inside the cheap hours (and before any telemetry), it runs now.
+    let half_past_three = ten_am_ms + 17 * hour_ms + hour_ms / 2;
+    clock.set(half_past_three);
+    let id = submit().await;
+    assert_eq!(start_of(id).await, half_past_three);
     // A profile that is not 24 values is refused.
     let bad = serde_json::json!({
         "name": "odd", "endpoint": "http://127.0.0.1:1", "lat": 35.7, "lon": 107.6,

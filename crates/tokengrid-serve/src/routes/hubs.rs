@@ -9,7 +9,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 
 use crate::auth::{bearer, hash_token, new_token};
-use crate::clock::now_ms;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::HubRow;
@@ -33,7 +32,7 @@ pub(super) async fn register(
         spec: serde_json::to_string(&spec).map_err(|e| ApiError::Internal(e.to_string()))?,
         token_hash: hash_token(&hub_token),
     };
-    if !st.ledger.insert_hub(&row, now_ms()).await? {
+    if !st.ledger.insert_hub(&row, st.now_ms()).await? {
         return Err(ApiError::Conflict(format!(
             "hub \"{}\" is already registered",
             spec.name
@@ -45,7 +44,7 @@ pub(super) async fn register(
             spec,
             token_hash: row.token_hash,
             telemetry: None,
-            last_seen_ms: now_ms(),
+            last_seen_ms: st.now_ms(),
         });
         r.index_models();
     });
@@ -61,19 +60,20 @@ pub(super) async fn register(
 
 pub(super) async fn list(State(st): State<Arc<AppState>>) -> impl IntoResponse {
     let timeout = st.config.heartbeat_timeout;
+    let now = st.now_ms();
     let hubs: Vec<HubListing> = st
         .registry()
         .hubs
         .iter()
         .map(|h| HubListing {
             name: h.spec.name.clone(),
-            up: h.is_up(timeout),
+            up: h.is_up(timeout, now),
             endpoint: h.spec.endpoint.clone(),
             models: h.spec.models.clone(),
             lat: h.spec.lat,
             lon: h.spec.lon,
             telemetry: h.telemetry,
-            seconds_since_heard: (now_ms() - h.last_seen_ms).max(0) as f64 / 1e3,
+            seconds_since_heard: (now - h.last_seen_ms).max(0) as f64 / 1e3,
         })
         .collect();
     Json(hubs)
@@ -90,7 +90,7 @@ pub(super) async fn telemetry(
     let Json(t) = body?;
     t.check().map_err(ApiError::BadRequest)?;
     st.authenticate_hub(&name, &hash).await?;
-    let now = now_ms();
+    let now = st.now_ms();
     // In the ledger first: replicas sharing it see the heartbeat on their next refresh.
     let json = serde_json::to_string(&t).map_err(|e| ApiError::Internal(e.to_string()))?;
     st.ledger.set_telemetry(&name, &json, now).await?;
@@ -118,7 +118,7 @@ pub(super) async fn take_jobs(
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::BadRequest("limit must be within 1..1000".into()));
     }
-    let jobs = st.ledger.take_due(&name, now_ms(), limit).await?;
+    let jobs = st.ledger.take_due(&name, st.now_ms(), limit).await?;
     let out: Vec<TakenJob> = jobs
         .into_iter()
         .map(|j| TakenJob {

@@ -11,7 +11,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 
 use crate::auth::{bearer, hash_token, new_token};
-use crate::clock::now_ms;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::JobRow;
@@ -47,7 +46,7 @@ pub(super) async fn finish(
     if job.hub.as_deref() != Some(hub.as_str()) {
         return Err(ApiError::Forbidden);
     }
-    if !st.ledger.finish_job(&id, &hub, state, now_ms()).await? {
+    if !st.ledger.finish_job(&id, &hub, state, st.now_ms()).await? {
         return Err(ApiError::Conflict(format!(
             "job \"{id}\" is {}, not dispatched",
             job.state
@@ -95,7 +94,7 @@ pub(super) async fn submit(
             "deadline must be longer than zero".into(),
         ));
     }
-    let now = now_ms();
+    let now = st.now_ms();
     let row = JobRow {
         id: format!("job-{}", new_token()[..20].to_owned()),
         kind: j.kind.clone(),

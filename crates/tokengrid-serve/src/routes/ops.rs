@@ -28,7 +28,7 @@ pub(super) async fn metrics(State(st): State<Arc<AppState>>) -> impl IntoRespons
             out,
             "tokengrid_hub_up{{hub=\"{}\"}} {}",
             h.spec.name,
-            u8::from(h.is_up(st.config.heartbeat_timeout))
+            u8::from(h.is_up(st.config.heartbeat_timeout, st.now_ms()))
         );
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
@@ -49,7 +49,7 @@ pub(super) async fn status_page(State(st): State<Arc<AppState>>) -> impl IntoRes
             out,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&h.spec.name),
-            h.is_up(st.config.heartbeat_timeout),
+            h.is_up(st.config.heartbeat_timeout, st.now_ms()),
             esc(&h.spec.models.join(", ")),
             h.spec.tariff_yuan_per_kwh
         );
