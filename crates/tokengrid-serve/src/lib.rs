@@ -30,6 +30,8 @@ pub mod jobs;
 pub mod maintenance;
 pub mod metrics;
 pub mod proxy;
+/// Secrets kept out of logs.
+pub mod redact;
 mod routes;
 mod served;
 mod state;

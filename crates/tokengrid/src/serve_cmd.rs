@@ -19,10 +19,15 @@ pub(crate) fn serve(a: ServeArgs) -> Result<(), Failure> {
         .enable_all()
         .build()
         .map_err(|e| Failure::Internal(e.into()))?;
+    // The URL may hold the database password: only its redacted form is ever shown.
+    let db_shown = tokengrid_serve::redact::redact_url(&a.db);
     rt.block_on(async move {
         let ledger = tokengrid_serve::store::Ledger::connect(&a.db)
             .await
-            .map_err(|e| Failure::Input(format!("error: cannot open the ledger {}: {e}", a.db)))?;
+            .map_err(|e| {
+                let e = e.to_string().replace(&a.db, &db_shown);
+                Failure::Input(format!("error: cannot open the ledger {db_shown}: {e}"))
+            })?;
         let mut config = tokengrid_serve::Config::new(&admin, &a.policy);
         config.heartbeat_timeout = a.heartbeat_timeout;
         config.first_byte_timeout = a.first_byte_timeout;
@@ -35,7 +40,7 @@ pub(crate) fn serve(a: ServeArgs) -> Result<(), Failure> {
         let listener = tokio::net::TcpListener::bind(&a.listen)
             .await
             .map_err(|e| Failure::Input(format!("error: cannot listen on {}: {e}", a.listen)))?;
-        tracing::info!(listen = %a.listen, db = %a.db, policy = %a.policy, "tokengrid dispatcher up");
+        tracing::info!(listen = %a.listen, db = %db_shown, policy = %a.policy, "tokengrid dispatcher up");
         let served = tokengrid_serve::run(listener, state, shutdown())
             .await
             .map_err(|e| Failure::Internal(e.into()));

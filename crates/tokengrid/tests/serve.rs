@@ -442,3 +442,56 @@ fn sigterm_finishes_the_answer_in_flight_and_records_it() {
     );
     assert!(rows[0].complete && rows[0].usage_reported);
 }
+
+#[test]
+fn the_database_password_never_reaches_the_log() {
+    let Some(db) = postgres_schema("redact") else {
+        return;
+    };
+    // The loopback server trusts local connections, so any password is accepted: give one.
+    let Some((scheme, rest)) = db.split_once("://") else {
+        panic!("not a URL: {db}");
+    };
+    let Some((user, host)) = rest.split_once('@') else {
+        eprintln!("SKIPPED: the PostgreSQL URL names no user to give a password to: {db}");
+        return;
+    };
+    let user = user.split(':').next().unwrap_or(user);
+    let with_password = format!("{scheme}://{user}:topsecret-4711@{host}");
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tokengrid"))
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--db",
+            &with_password,
+            "--admin-token",
+            "secret",
+        ])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while http(port, "GET", "/healthz", None).is_none() {
+        assert!(Instant::now() < deadline, "the dispatcher did not come up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let mut log = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut log)
+        .expect("read");
+    let _ = child.wait();
+    assert!(log.contains("dispatcher up"), "{log}");
+    assert!(
+        !log.contains("topsecret-4711"),
+        "password in the log: {log}"
+    );
+    assert!(log.contains(&format!("{user}:***@")), "{log}");
+}
