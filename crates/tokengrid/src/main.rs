@@ -61,7 +61,7 @@ enum Command {
     Plan(PlanArgs),
     /// Run the live dispatcher: hub registry, telemetry, dispatch decisions, durable job ledger.
     ///
-    /// Example: TOKENGRID_ADMIN_TOKEN=secret tokengrid serve --db sqlite://tokengrid.db
+    /// Example: TOKENGRID_ADMIN_TOKEN=$(openssl rand -hex 16) tokengrid serve --db sqlite://tokengrid.db
     Serve(ServeArgs),
     /// The built-in catalog of model architectures and accelerators, with sources. A scenario
     /// uses an entry by name: `catalog = "deepseek-v3"` in a [[model]] table.
@@ -172,7 +172,7 @@ struct ServeArgs {
     /// Ledger: sqlite://FILE (created if absent) or postgres://... (shared by several replicas).
     #[arg(long, env = "TOKENGRID_DB", default_value = "sqlite://tokengrid.db")]
     db: String,
-    /// Bearer token that may register hubs.
+    /// Bearer token that may register hubs (at least 16 characters).
     #[arg(long, env = "TOKENGRID_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
     /// Policy for dispatch decisions and jobs.

@@ -2,12 +2,22 @@
 
 use crate::{Failure, ServeArgs};
 
+/// The shortest admin token `serve` accepts: 16 characters (a 64-bit secret as hex), so the
+/// token that may register hubs cannot be guessed by trying.
+const MIN_ADMIN_TOKEN_CHARS: usize = 16;
+
 pub(crate) fn serve(a: ServeArgs) -> Result<(), Failure> {
     let Some(admin) = a.admin_token.filter(|t| !t.is_empty()) else {
         return Err(Failure::Input(
             "error: serve needs an admin token\n  help: pass --admin-token or set TOKENGRID_ADMIN_TOKEN".into(),
         ));
     };
+    if admin.chars().count() < MIN_ADMIN_TOKEN_CHARS {
+        return Err(Failure::Input(format!(
+            "error: the admin token has {} characters; at least {MIN_ADMIN_TOKEN_CHARS} are needed\n  help: generate one, e.g. TOKENGRID_ADMIN_TOKEN=$(openssl rand -hex 16)",
+            admin.chars().count()
+        )));
+    }
     tokengrid_sched::Policy::named(&a.policy).map_err(|e| Failure::Input(format!("error: {e}")))?;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(

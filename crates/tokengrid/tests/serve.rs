@@ -5,6 +5,9 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The dispatchers' admin token (16 characters, the shortest `serve` accepts).
+const ADMIN: &str = "test-admin-token";
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -53,7 +56,7 @@ fn start(port: u16, db: &str) -> Child {
             "--db",
             db,
             "--admin-token",
-            "secret",
+            ADMIN,
         ])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
@@ -109,6 +112,17 @@ fn acknowledged_jobs_survive_kill_9() {
     }
     let _ = again.kill();
     let _ = again.wait();
+}
+
+#[test]
+fn serve_refuses_a_short_admin_token() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tokengrid"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--admin-token", "x"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("at least 16"), "{err}");
 }
 
 #[test]
@@ -187,7 +201,7 @@ fn two_dispatchers_on_one_postgres_ledger_lose_no_job_and_hand_none_out_twice() 
             "{{\"name\":\"{name}\",\"endpoint\":\"http://127.0.0.1:9/\",\"lat\":{lat},\"lon\":{lon},\"models\":[\"deepseek-v3\"],\"accelerators\":{{\"H800-SXM\":256}},\"tariff_yuan_per_kwh\":0.3,\"pue\":1.2}}"
         );
         let (status, resp) =
-            http_as(pa, "POST", "/v1/hubs", Some("secret"), Some(&body)).expect("register");
+            http_as(pa, "POST", "/v1/hubs", Some(ADMIN), Some(&body)).expect("register");
         assert_eq!(status, 201, "{resp}");
         let v: serde_json::Value = serde_json::from_str(&resp).expect("json");
         tokens.push((name, v["token"].as_str().expect("token").to_owned()));
@@ -373,7 +387,7 @@ fn sigterm_finishes_the_answer_in_flight_and_records_it() {
         "{{\"name\":\"gansu\",\"endpoint\":\"http://127.0.0.1:{hub_port}\",\"lat\":35.73,\"lon\":107.64,\"models\":[\"deepseek-v3\"],\"accelerators\":{{}},\"tariff_yuan_per_kwh\":0.4,\"pue\":1.2}}"
     );
     let (status, resp) =
-        http_as(port, "POST", "/v1/hubs", Some("secret"), Some(&body)).expect("register");
+        http_as(port, "POST", "/v1/hubs", Some(ADMIN), Some(&body)).expect("register");
     assert_eq!(status, 201, "{resp}");
 
     // A streamed chat request; once its first event is here, SIGTERM the server.
@@ -467,7 +481,7 @@ fn the_database_password_never_reaches_the_log() {
             "--db",
             &with_password,
             "--admin-token",
-            "secret",
+            ADMIN,
         ])
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
