@@ -3,10 +3,14 @@
 
 use axum::Json;
 use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::wire::ErrorBody;
+use crate::wire::{ErrorBody, OpenAiErrorBody, OpenAiErrorDetail};
+
+/// What a 503 tells the client to wait before retrying, s: hubs report every second and the
+/// registry is refreshed as often, so a second later the answer may differ.
+pub const RETRY_AFTER_S: u32 = 1;
 
 /// Largest request body accepted, bytes.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -30,6 +34,9 @@ pub enum ApiError {
     /// Nothing there.
     #[error("{0}")]
     NotFound(String),
+    /// The route exists, not with this method.
+    #[error("method not allowed here")]
+    MethodNotAllowed,
     /// Already exists, or not in a state that allows this.
     #[error("{0}")]
     Conflict(String),
@@ -56,6 +63,7 @@ impl ApiError {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "no_hub"),
@@ -75,7 +83,64 @@ impl IntoResponse for ApiError {
             code,
             message: self.to_string(),
         };
-        (status, Json(body)).into_response()
+        with_retry_after(status, (status, Json(body)).into_response())
+    }
+}
+
+/// A 503 says when to try again.
+fn with_retry_after(status: StatusCode, mut r: Response) -> Response {
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        r.headers_mut().insert(
+            header::RETRY_AFTER,
+            header::HeaderValue::from(RETRY_AFTER_S),
+        );
+    }
+    r
+}
+
+/// An [`ApiError`] on the OpenAI routes, in OpenAI's shape:
+/// `{"error": {"message", "type", "code", "param"}}` (the code is the error table's), so
+/// OpenAI's SDKs fill in `e.type` and `e.code`.
+#[derive(Debug)]
+pub struct OpenAiError(pub ApiError);
+
+impl From<ApiError> for OpenAiError {
+    fn from(e: ApiError) -> Self {
+        OpenAiError(e)
+    }
+}
+
+impl From<BytesRejection> for OpenAiError {
+    fn from(e: BytesRejection) -> Self {
+        OpenAiError(e.into())
+    }
+}
+
+impl IntoResponse for OpenAiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.0.parts();
+        if let ApiError::Internal(detail) = &self.0 {
+            tracing::error!(%detail, "internal error");
+        }
+        // OpenAI's error types by status.
+        let kind = match status {
+            StatusCode::UNAUTHORIZED => "authentication_error",
+            StatusCode::FORBIDDEN => "permission_error",
+            StatusCode::NOT_FOUND => "not_found_error",
+            StatusCode::TOO_MANY_REQUESTS => "rate_limit_error",
+            StatusCode::SERVICE_UNAVAILABLE | StatusCode::BAD_GATEWAY => "api_error",
+            s if s.is_server_error() => "server_error",
+            _ => "invalid_request_error",
+        };
+        let body = OpenAiErrorBody {
+            error: OpenAiErrorDetail {
+                message: self.0.to_string(),
+                kind,
+                code,
+                param: None,
+            },
+        };
+        with_retry_after(status, (status, Json(body)).into_response())
     }
 }
 

@@ -41,7 +41,7 @@ pub mod view;
 pub mod wire;
 
 pub use clock::Clock;
-pub use error::{ApiError, BODY_LIMIT, PROXY_BODY_LIMIT};
+pub use error::{ApiError, BODY_LIMIT, OpenAiError, PROXY_BODY_LIMIT, RETRY_AFTER_S};
 pub use maintenance::run;
 pub use routes::app;
 pub use state::{AppState, Config, DEFAULT_ORIGIN};

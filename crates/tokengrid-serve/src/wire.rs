@@ -223,6 +223,50 @@ pub struct ErrorBody {
     pub message: String,
 }
 
+/// An error on the OpenAI routes, as OpenAI sends it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OpenAiErrorBody {
+    /// The error.
+    pub error: OpenAiErrorDetail,
+}
+
+/// OpenAI's error fields.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OpenAiErrorDetail {
+    /// What is wrong, for people.
+    pub message: String,
+    /// OpenAI's error type (`invalid_request_error`, `not_found_error`, `api_error`, ...).
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The error table's stable code (`bad_request`, `no_hub`, ...).
+    pub code: &'static str,
+    /// The request parameter at fault, when one is.
+    pub param: Option<&'static str>,
+}
+
+/// `GET /v1/models`: the models some hub in rotation serves, as OpenAI lists them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelList {
+    /// Always `"list"`.
+    pub object: &'static str,
+    /// The models, sorted by id.
+    pub data: Vec<ModelEntry>,
+}
+
+/// One model of [`ModelList`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelEntry {
+    /// The model's name, as requests give it.
+    pub id: String,
+    /// Always `"model"`.
+    pub object: &'static str,
+    /// When the model was created, s since the Unix epoch: 0, as the dispatcher does not know
+    /// (OpenAI's clients require the field).
+    pub created: i64,
+    /// Always `"tokengrid"`: the hubs' owners are not known to the dispatcher.
+    pub owned_by: &'static str,
+}
+
 /// Answer to a registration: the hub's token, shown this once.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HubCreated {

@@ -2,4 +2,5 @@
 
 mod api;
 mod ledger;
+mod openai;
 mod sockets;

@@ -420,7 +420,7 @@ async fn routing_follows_the_policy() {
         Ok(r) => {
             let (status, _, body) = json_of(r).await;
             assert_eq!(
-                (status, body["code"].as_str()),
+                (status, body["error"]["code"].as_str()),
                 (StatusCode::PAYLOAD_TOO_LARGE, Some("too_large"))
             );
         }
@@ -453,7 +453,7 @@ async fn routing_follows_the_policy() {
         .await;
         let (status, _, body) = json_of(r).await;
         assert_eq!(
-            (status, body["code"].as_str()),
+            (status, body["error"]["code"].as_str()),
             (StatusCode::BAD_REQUEST, Some("bad_request")),
             "{k}: {v}"
         );
@@ -624,9 +624,13 @@ async fn failover_when_a_hub_drops_the_connection_or_is_unavailable() {
     .await;
     let (status, _, v) = json_of(r).await;
     assert_eq!(status, StatusCode::BAD_GATEWAY);
-    assert_eq!(v["code"], "hub_failed");
+    assert_eq!(v["error"]["code"], "hub_failed");
+    assert_eq!(v["error"]["type"], "api_error");
     assert!(
-        v["message"].as_str().expect("message").contains("dropper"),
+        v["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("dropper"),
         "{v}"
     );
 }

@@ -7,31 +7,80 @@ use std::time::Instant;
 use axum::Json;
 use axum::extract::State;
 use axum::extract::rejection::{BytesRejection, JsonRejection};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use tokengrid_core::HubId;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, OpenAiError};
 use crate::proxy::{Api, forward};
 use crate::state::{AppState, Question};
-use crate::wire::{DispatchAnswer, DispatchRequest, Verdict};
+use crate::wire::{DispatchAnswer, DispatchRequest, ModelEntry, ModelList, Verdict};
 
 pub(super) async fn chat_completions(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    forward(st, Api::Chat, headers, body?).await
+) -> Result<Response, OpenAiError> {
+    Ok(forward(st, Api::Chat, headers, body?).await?)
 }
 
 pub(super) async fn completions(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    forward(st, Api::Completions, headers, body?).await
+) -> Result<Response, OpenAiError> {
+    Ok(forward(st, Api::Completions, headers, body?).await?)
 }
+
+/// `GET /v1/models`: the models the hubs in rotation serve (what chat front ends ask first).
+pub(super) async fn models(State(st): State<Arc<AppState>>) -> Json<ModelList> {
+    let (timeout, now) = (st.config.heartbeat_timeout, st.now_ms());
+    let mut ids: Vec<String> = st
+        .registry()
+        .hubs
+        .iter()
+        .filter(|h| h.is_up(timeout, now))
+        .flat_map(|h| h.spec.models.iter().cloned())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    Json(ModelList {
+        object: "list",
+        data: ids
+            .into_iter()
+            .map(|id| ModelEntry {
+                id,
+                object: "model",
+                created: 0,
+                owned_by: "tokengrid",
+            })
+            .collect(),
+    })
+}
+
+/// Unknown routes: 404 in JSON (in OpenAI's shape under `/v1/`, where OpenAI clients call).
+pub(super) async fn not_found(uri: Uri) -> Response {
+    let e = ApiError::NotFound(format!("no route {}", uri.path()));
+    if uri.path().starts_with("/v1/") {
+        OpenAiError(e).into_response()
+    } else {
+        e.into_response()
+    }
+}
+
+/// A known route called with another method: 405 in JSON.
+pub(super) async fn method_not_allowed(uri: Uri) -> Response {
+    if OPENAI_ROUTES.contains(&uri.path()) {
+        OpenAiError(ApiError::MethodNotAllowed).into_response()
+    } else {
+        ApiError::MethodNotAllowed.into_response()
+    }
+}
+
+/// The routes OpenAI's clients call.
+pub(super) const OPENAI_ROUTES: [&str; 3] =
+    ["/v1/chat/completions", "/v1/completions", "/v1/models"];
 
 pub(super) async fn dispatch(
     State(st): State<Arc<AppState>>,

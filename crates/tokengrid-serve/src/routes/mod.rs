@@ -32,7 +32,10 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/v1/jobs", post(jobs::submit).get(jobs::list))
         .route("/v1/jobs/{id}", get(jobs::get))
         .route("/v1/jobs/{id}/state", put(jobs::finish))
+        .route("/v1/models", get(dispatch::models))
         .merge(openai)
+        .fallback(dispatch::not_found)
+        .method_not_allowed_fallback(dispatch::method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
 }
