@@ -147,6 +147,8 @@ impl AppState {
     /// sharing it (each replica does this every second).
     pub async fn refresh(&self) -> Result<(), ApiError> {
         let stored = self.ledger.hub_states().await?;
+        let names: std::collections::BTreeSet<String> =
+            stored.iter().map(|s| s.row.name.clone()).collect();
         self.update_registry(|r| {
             let mut added = false;
             for s in stored {
@@ -177,7 +179,10 @@ impl AppState {
                     },
                 }
             }
-            if added {
+            // Hubs another replica removed from the ledger leave this registry too.
+            let before = r.hubs.len();
+            r.hubs.retain(|h| names.contains(h.spec.name.as_str()));
+            if added || r.hubs.len() != before {
                 r.index_models();
             }
         });

@@ -225,6 +225,18 @@ impl Ledger {
         Ok(done == 1)
     }
 
+    /// Removes a hub's registration; `false` when there was none. Its served-request rows stay
+    /// (they are history); its unfinished jobs are for the caller to requeue.
+    pub async fn delete_hub(&self, name: &str) -> Result<bool, StoreError> {
+        let sql = "DELETE FROM hubs WHERE name = $1";
+        let n = on!(self, |p| sqlx::query(sql)
+            .bind(name)
+            .execute(p)
+            .await?
+            .rows_affected());
+        Ok(n == 1)
+    }
+
     /// Every registered hub, by name.
     pub async fn hubs(&self) -> Result<Vec<HubRow>, StoreError> {
         let sql = "SELECT name, spec, token_hash FROM hubs ORDER BY name";

@@ -56,6 +56,19 @@ impl HubSpec {
         if self.models.is_empty() {
             return bad("models must name at least one model".into());
         }
+        // Accelerators are costed from the catalog: a name it does not know would be costed
+        // as some other part, so it is refused (models it does not know are served and costed
+        // as the reference model, as fine-tunes and private models must be).
+        if let Some(unknown) = self
+            .accelerators
+            .keys()
+            .find(|a| tokengrid_core::catalog::accelerator(a).is_none())
+        {
+            return bad(format!(
+                "unknown accelerator type \"{unknown}\" (the catalog knows: {}; `tokengrid catalog accelerators` lists them)",
+                tokengrid_core::catalog::accelerator_names().join(", ")
+            ));
+        }
         if !(self.tariff_yuan_per_kwh.is_finite() && self.tariff_yuan_per_kwh >= 0.0) {
             return bad("tariff_yuan_per_kwh must be >= 0".into());
         }

@@ -96,7 +96,7 @@ pub(crate) async fn register(app: &Router, name: &str, lat: f64, lon: f64, tarif
     v["token"].as_str().expect("token").to_owned()
 }
 
-fn dispatch_body(ttft: f64) -> String {
+pub(crate) fn dispatch_body(ttft: f64) -> String {
     serde_json::json!({ "model": "deepseek-v3", "origin": { "lat": 31.23, "lon": 121.47 }, "prompt_tokens": 1000, "output_tokens": 200, "ttft_slo_ms": ttft }).to_string()
 }
 
@@ -537,4 +537,25 @@ async fn a_batch_job_waits_for_the_hubs_cheap_hours() {
             .expect("message")
             .contains("tariff_by_hour")
     );
+}
+
+#[tokio::test]
+async fn registration_refuses_an_accelerator_the_catalog_does_not_know() {
+    let (_, app) = state().await;
+    let body = serde_json::json!({
+        "name": "tpu", "endpoint": "http://127.0.0.1:1", "lat": 30.0, "lon": 120.0,
+        "models": ["deepseek-v3"], "accelerators": { "TPU-v5p": 64 },
+        "tariff_yuan_per_kwh": 0.5, "pue": 1.2
+    });
+    let (s, v) = call(
+        &app,
+        Method::POST,
+        "/v1/hubs",
+        Some(ADMIN),
+        Some(body.to_string()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let msg = v["message"].as_str().unwrap_or("");
+    assert!(msg.contains("TPU-v5p") && msg.contains("H800-SXM"), "{v}");
 }

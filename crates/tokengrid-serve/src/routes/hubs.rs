@@ -58,6 +58,36 @@ pub(super) async fn register(
     ))
 }
 
+/// `DELETE /v1/hubs/{name}` (admin): the hub leaves the registry and rotation; its scheduled
+/// and dispatched jobs go back to the queue, to be scheduled elsewhere.
+pub(super) async fn remove(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let token = bearer(&headers)?;
+    if hash_token(token) != st.admin_hash {
+        return Err(ApiError::Forbidden);
+    }
+    if !st.ledger.delete_hub(&name).await? {
+        return Err(ApiError::NotFound(format!(
+            "no hub \"{name}\" is registered"
+        )));
+    }
+    st.update_registry(|r| {
+        r.hubs.retain(|h| h.spec.name != name);
+        r.index_models();
+    });
+    let mut requeued = 0;
+    for job in st.ledger.unfinished_at(&name).await? {
+        if st.ledger.requeue(&job.id, &name, st.now_ms()).await? {
+            requeued += 1;
+        }
+    }
+    tracing::info!(hub = %name, requeued, "hub removed");
+    Ok(StatusCode::NO_CONTENT)
+}
+
 pub(super) async fn list(State(st): State<Arc<AppState>>) -> impl IntoResponse {
     let timeout = st.config.heartbeat_timeout;
     let now = st.now_ms();

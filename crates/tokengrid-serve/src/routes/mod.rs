@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 
 use crate::error::{BODY_LIMIT, PROXY_BODY_LIMIT};
 use crate::state::AppState;
@@ -26,6 +26,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(ops::metrics))
         .route("/v1/hubs", post(hubs::register).get(hubs::list))
+        .route("/v1/hubs/{name}", delete(hubs::remove))
         .route("/v1/hubs/{name}/telemetry", put(hubs::telemetry))
         .route("/v1/hubs/{name}/jobs/take", post(hubs::take_jobs))
         .route("/v1/dispatch", post(dispatch::dispatch))
