@@ -151,6 +151,7 @@ impl AppState {
             stored.iter().map(|s| s.row.name.clone()).collect();
         self.update_registry(|r| {
             let mut added = false;
+            let mut changed = false;
             for s in stored {
                 let telemetry = s
                     .telemetry
@@ -158,6 +159,13 @@ impl AppState {
                     .and_then(|t| serde_json::from_str::<Telemetry>(t).ok());
                 match r.hubs.iter_mut().find(|h| h.spec.name == s.row.name) {
                     Some(h) => {
+                        // A registration another replica changed (PATCH).
+                        if let Ok(spec) = serde_json::from_str::<HubSpec>(&s.row.spec)
+                            && spec != h.spec
+                        {
+                            h.spec = spec;
+                            changed = true;
+                        }
                         if s.last_seen_ms > h.last_seen_ms {
                             h.last_seen_ms = s.last_seen_ms;
                             h.telemetry = telemetry.or(h.telemetry);
@@ -182,7 +190,7 @@ impl AppState {
             // Hubs another replica removed from the ledger leave this registry too.
             let before = r.hubs.len();
             r.hubs.retain(|h| names.contains(h.spec.name.as_str()));
-            if added || r.hubs.len() != before {
+            if added || changed || r.hubs.len() != before {
                 r.index_models();
             }
         });

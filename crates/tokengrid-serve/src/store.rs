@@ -237,6 +237,18 @@ impl Ledger {
         Ok(n == 1)
     }
 
+    /// Replaces a hub's registration (its token stays); `false` when there is none.
+    pub async fn update_hub_spec(&self, name: &str, spec: &str) -> Result<bool, StoreError> {
+        let sql = "UPDATE hubs SET spec = $1 WHERE name = $2";
+        let n = on!(self, |p| sqlx::query(sql)
+            .bind(spec)
+            .bind(name)
+            .execute(p)
+            .await?
+            .rows_affected());
+        Ok(n == 1)
+    }
+
     /// Every registered hub, by name.
     pub async fn hubs(&self) -> Result<Vec<HubRow>, StoreError> {
         let sql = "SELECT name, spec, token_hash FROM hubs ORDER BY name";

@@ -82,3 +82,88 @@ async fn a_removed_hub_leaves_rotation_and_its_jobs_are_queued_again() {
     st.refresh().await.expect("refresh");
     assert_eq!(st.hubs_up(), ["west"]);
 }
+
+#[tokio::test]
+async fn an_admin_changes_a_registration_and_decisions_follow() {
+    let (st, app) = state().await;
+    register(&app, "east", 31.15, 121.12, 0.9).await;
+    register(&app, "west", 35.73, 107.63, 0.4).await;
+    let (_, v) = call(
+        &app,
+        Method::POST,
+        "/v1/dispatch",
+        None,
+        Some(dispatch_body(2000.0)),
+    )
+    .await;
+    assert_eq!(v["hub"], "west", "{v}");
+    // The west's power gets dearer than the east's: cost-slo now takes the east.
+    let patch = serde_json::json!({ "tariff_yuan_per_kwh": 1.5 }).to_string();
+    let (s, _) = call(
+        &app,
+        Method::PATCH,
+        "/v1/hubs/west",
+        None,
+        Some(patch.clone()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, v) = call(
+        &app,
+        Method::PATCH,
+        "/v1/hubs/west",
+        Some(ADMIN),
+        Some(patch),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["tariff_yuan_per_kwh"], 1.5);
+    assert_eq!(v["lat"], 35.73, "unchanged fields stay: {v}");
+    let (_, v) = call(
+        &app,
+        Method::POST,
+        "/v1/dispatch",
+        None,
+        Some(dispatch_body(2000.0)),
+    )
+    .await;
+    assert_eq!(v["hub"], "east", "{v}");
+    // Stored: a fresh read of the ledger has it.
+    let stored = st.ledger.hubs().await.expect("hubs");
+    let west = stored.iter().find(|h| h.name == "west").expect("west");
+    assert!(west.spec.contains("1.5"), "{}", west.spec);
+    // Checked as a registration is; the name cannot change; unknown hubs are 404.
+    for (body, what) in [
+        (serde_json::json!({ "pue": 0.5 }), "pue"),
+        (
+            serde_json::json!({ "accelerators": { "TPU-v5p": 8 } }),
+            "accelerator",
+        ),
+        (serde_json::json!({ "name": "north" }), "name"),
+        (serde_json::json!({ "colour": "blue" }), "colour"),
+        (serde_json::json!([1, 2]), "object"),
+    ] {
+        let (s, v) = call(
+            &app,
+            Method::PATCH,
+            "/v1/hubs/west",
+            Some(ADMIN),
+            Some(body.to_string()),
+        )
+        .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{what}: {v}");
+        assert!(
+            v["message"].as_str().unwrap_or("").contains(what),
+            "{what}: {v}"
+        );
+    }
+    let (s, _) = call(
+        &app,
+        Method::PATCH,
+        "/v1/hubs/nowhere",
+        Some(ADMIN),
+        Some("{}".into()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}

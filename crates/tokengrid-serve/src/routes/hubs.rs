@@ -58,6 +58,74 @@ pub(super) async fn register(
     ))
 }
 
+/// `PATCH /v1/hubs/{name}` (admin): changes a registration. The body holds the fields to
+/// change (as in a registration; `null` clears an optional one); the result is checked as a
+/// registration is. The name and the hub's token stay.
+pub(super) async fn update(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    body: Result<Json<serde_json::Value>, JsonRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let token = bearer(&headers)?;
+    if hash_token(token) != st.admin_hash {
+        return Err(ApiError::Forbidden);
+    }
+    let Json(patch) = body?;
+    let serde_json::Value::Object(patch) = patch else {
+        return Err(ApiError::BadRequest(
+            "the body must be a JSON object of the fields to change".into(),
+        ));
+    };
+    if patch
+        .get("name")
+        .is_some_and(|n| n.as_str() != Some(name.as_str()))
+    {
+        return Err(ApiError::BadRequest(
+            "a hub's name cannot change: remove it and register it anew".into(),
+        ));
+    }
+    let Some(current) = st
+        .registry()
+        .hubs
+        .iter()
+        .find(|h| h.spec.name == name)
+        .map(|h| h.spec.clone())
+    else {
+        return Err(ApiError::NotFound(format!(
+            "no hub \"{name}\" is registered"
+        )));
+    };
+    let mut merged =
+        serde_json::to_value(&current).map_err(|e| ApiError::Internal(e.to_string()))?;
+    if let serde_json::Value::Object(m) = &mut merged {
+        for (k, v) in patch {
+            if v.is_null() {
+                m.remove(&k);
+            } else {
+                m.insert(k, v);
+            }
+        }
+    }
+    let spec: HubSpec = serde_json::from_value(merged)
+        .map_err(|e| ApiError::BadRequest(format!("invalid hub fields: {e}")))?;
+    spec.check().map_err(ApiError::BadRequest)?;
+    let json = serde_json::to_string(&spec).map_err(|e| ApiError::Internal(e.to_string()))?;
+    if !st.ledger.update_hub_spec(&name, &json).await? {
+        return Err(ApiError::NotFound(format!(
+            "no hub \"{name}\" is registered"
+        )));
+    }
+    st.update_registry(|r| {
+        if let Some(h) = r.hubs.iter_mut().find(|h| h.spec.name == name) {
+            h.spec = spec.clone();
+        }
+        r.index_models();
+    });
+    tracing::info!(hub = %name, "hub registration changed");
+    Ok(Json(spec))
+}
+
 /// `DELETE /v1/hubs/{name}` (admin): the hub leaves the registry and rotation; its scheduled
 /// and dispatched jobs go back to the queue, to be scheduled elsewhere.
 pub(super) async fn remove(

@@ -26,7 +26,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(ops::metrics))
         .route("/v1/hubs", post(hubs::register).get(hubs::list))
-        .route("/v1/hubs/{name}", delete(hubs::remove))
+        .route("/v1/hubs/{name}", delete(hubs::remove).patch(hubs::update))
         .route("/v1/hubs/{name}/telemetry", put(hubs::telemetry))
         .route("/v1/hubs/{name}/jobs/take", post(hubs::take_jobs))
         .route("/v1/dispatch", post(dispatch::dispatch))
