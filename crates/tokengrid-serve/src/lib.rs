@@ -25,6 +25,7 @@
 
 mod auth;
 mod clock;
+mod cooling;
 mod error;
 pub mod jobs;
 pub mod maintenance;

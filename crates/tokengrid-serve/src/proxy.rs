@@ -430,17 +430,28 @@ pub async fn forward(
             match tokio::time::timeout(st.config.first_byte_timeout, st.client.request(upstream))
                 .await
             {
-                Ok(Ok(resp)) if !resp.status().is_server_error() => {
+                Ok(Ok(resp)) if !fails_over(resp.status()) => {
+                    st.cooling.answered(&name);
                     return Ok(respond(&st, view, h, model, &req, resp, arrived));
                 }
-                Ok(Ok(resp)) => format!("answered {}", resp.status()),
-                Ok(Err(e)) => format!("connection failed: {e}"),
-                Err(_) => format!(
-                    "no response head within {} ms",
-                    st.config.first_byte_timeout.as_millis()
-                ),
+                Ok(Ok(resp)) => {
+                    let asked = crate::cooling::retry_after_s(resp.headers());
+                    st.cooling.failed(&name, st.now_ms(), asked);
+                    format!("answered {}", resp.status())
+                }
+                Ok(Err(e)) => {
+                    st.cooling.failed(&name, st.now_ms(), None);
+                    format!("connection failed: {e}")
+                }
+                Err(_) => {
+                    st.cooling.failed(&name, st.now_ms(), None);
+                    format!(
+                        "no response head within {} ms",
+                        st.config.first_byte_timeout.as_millis()
+                    )
+                }
             };
-        tracing::warn!(hub = %name, reason = %why, "hub failed before its first byte; trying the next");
+        tracing::warn!(hub = %name, reason = %why, "hub failed before its first byte; cooling it down and trying the next");
         st.metrics.hub(&name, |c| c.failovers += 1);
         failures.push(format!("{name}: {why}"));
     }
@@ -449,6 +460,14 @@ pub async fn forward(
         req.model,
         failures.join("; ")
     )))
+}
+
+/// Answers that send the request to the next hub: the hub's errors (5xx), and its refusals
+/// that another hub would not give (429 too many requests, 408 request timeout).
+fn fails_over(status: axum::http::StatusCode) -> bool {
+    status.is_server_error()
+        || status == axum::http::StatusCode::TOO_MANY_REQUESTS
+        || status == axum::http::StatusCode::REQUEST_TIMEOUT
 }
 
 fn respond(

@@ -81,6 +81,8 @@ pub struct AppState {
     last_refresh_ms: tokio::sync::Mutex<i64>,
     /// This replica's id (claims in the ledger).
     pub replica: String,
+    /// Hubs left out of decisions for a while after failing.
+    pub(crate) cooling: crate::cooling::Cooling,
 }
 
 impl AppState {
@@ -103,6 +105,7 @@ impl AppState {
             jobs_acknowledged: AtomicU64::new(0),
             last_refresh_ms: tokio::sync::Mutex::new(0),
             replica: new_token()[..12].to_owned(),
+            cooling: crate::cooling::Cooling::default(),
         });
         st.refresh().await?;
         Ok(st)
@@ -239,13 +242,14 @@ impl AppState {
         f(Arc::make_mut(&mut guard))
     }
 
-    /// A view of the hubs now (hubs silent past the heartbeat timeout are down).
+    /// A view of the hubs now (hubs silent past the heartbeat timeout, or cooling down after a
+    /// failure, are down).
     pub fn view(&self) -> LiveView {
-        LiveView::new(
-            self.registry(),
-            self.config.heartbeat_timeout,
-            self.now_ms(),
-        )
+        let now = self.now_ms();
+        let mut view = LiveView::new(self.registry(), self.config.heartbeat_timeout, now);
+        // A hub cooling down after failing is out of rotation until it may be tried again.
+        view.mark_down(|name| self.cooling.is_cooling(name, now));
+        view
     }
 
     /// Runs `f` with a scheduler for the replica's policy (reused between calls).

@@ -164,6 +164,15 @@ impl LiveView {
         LiveView { reg, up, now_ms }
     }
 
+    /// Takes the hubs whose names match `down` out of rotation in this view.
+    pub(crate) fn mark_down(&mut self, down: impl Fn(&str) -> bool) {
+        for (up, h) in self.up.iter_mut().zip(&self.reg.hubs) {
+            if *up && down(&h.spec.name) {
+                *up = false;
+            }
+        }
+    }
+
     /// The time this view was taken, ms since the Unix epoch.
     pub fn now_ms(&self) -> i64 {
         self.now_ms

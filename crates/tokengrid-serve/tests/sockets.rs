@@ -31,7 +31,7 @@ fn joules() -> (f64, f64) {
     let f = catalog_figures("deepseek-v3", "H800-SXM").expect("catalog");
     (f.joules_per_prompt_token, f.joules_per_output_token)
 }
-use tokengrid_serve::{AppState, Config, app};
+use tokengrid_serve::{AppState, Clock, Config, app};
 use tokio::sync::{Notify, mpsc};
 
 const ADMIN: &str = "admin-secret";
@@ -44,6 +44,11 @@ fn client() -> TestClient {
 
 /// A dispatcher on a loopback port with a fresh SQLite ledger.
 async fn dispatcher(heartbeat: Duration) -> (Arc<AppState>, SocketAddr) {
+    dispatcher_at(heartbeat, Clock::system()).await
+}
+
+/// [`dispatcher`] reading the time from `clock`.
+async fn dispatcher_at(heartbeat: Duration, clock: Clock) -> (Arc<AppState>, SocketAddr) {
     let dir = std::env::temp_dir().join(format!(
         "tokengrid-sockets-{}-{}",
         std::process::id(),
@@ -61,6 +66,7 @@ async fn dispatcher(heartbeat: Duration) -> (Arc<AppState>, SocketAddr) {
     let mut config = Config::new(ADMIN, "cost-slo");
     config.heartbeat_timeout = heartbeat;
     config.first_byte_timeout = Duration::from_secs(2);
+    config.clock = clock;
     let st = AppState::new(ledger, config).await.expect("state");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -81,6 +87,8 @@ struct Hub {
     bodies: Mutex<Vec<Bytes>>,
     /// Answer 503 instead of serving.
     unavailable: bool,
+    /// Answer 429 with `Retry-After: 7` instead of serving.
+    limited: bool,
     /// A streamed answer holds its remaining events until this is notified.
     release: Notify,
 }
@@ -125,6 +133,14 @@ async fn completions(State(hub): State<Arc<Hub>>, body: Bytes) -> Response {
     if hub.unavailable {
         return (StatusCode::SERVICE_UNAVAILABLE, "overloaded").into_response();
     }
+    if hub.limited {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(axum::http::header::RETRY_AFTER, "7")],
+            "slow down",
+        )
+            .into_response();
+    }
     let v: serde_json::Value = serde_json::from_slice(&body).expect("json from the proxy");
     if v["stream"] == serde_json::Value::Bool(true) {
         let (tx, rx) = mpsc::channel(8);
@@ -155,11 +171,17 @@ async fn completions(State(hub): State<Arc<Hub>>, body: Bytes) -> Response {
 
 /// A fake hub serving the OpenAI endpoints on a loopback port.
 async fn fake_hub(name: &str, unavailable: bool) -> (Arc<Hub>, SocketAddr) {
-    let hub = Arc::new(Hub {
+    serve_hub(Hub {
         name: name.to_owned(),
         unavailable,
         ..Hub::default()
-    });
+    })
+    .await
+}
+
+/// Serves `hub` on a loopback port.
+async fn serve_hub(hub: Hub) -> (Arc<Hub>, SocketAddr) {
+    let hub = Arc::new(hub);
     let router = Router::new()
         .route("/v1/chat/completions", post(completions))
         .route("/v1/completions", post(completions))
@@ -783,4 +805,55 @@ async fn a_hub_that_stops_heartbeating_leaves_rotation_and_its_jobs_move() {
         st.ledger.job(&id).await.expect("get").expect("job").state,
         tokengrid_serve::JobState::Done
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hub_answering_429_is_passed_over_and_rested_for_its_retry_after() {
+    let c = client();
+    // A fixed clock: how long the hub rests is decided by the test, not by how fast it runs.
+    let t0 = 1_772_330_400_000i64;
+    let clock = Clock::fixed(t0);
+    let (st, d) = dispatcher_at(Duration::from_secs(30), clock.clone()).await;
+    let (limited, limited_addr) = serve_hub(Hub {
+        name: "gansu".into(),
+        limited: true,
+        ..Hub::default()
+    })
+    .await;
+    let (gz, gz_addr) = fake_hub("guizhou", false).await;
+    for (name, addr, at, tariff) in [
+        ("gansu", limited_addr, GANSU, 0.3),
+        ("guizhou", gz_addr, GUIZHOU, 0.4),
+    ] {
+        let t = register(&c, d, name, addr, at, tariff).await;
+        heartbeat(&c, d, name, &t).await;
+    }
+    let ask = || async {
+        let r = send(
+            &c,
+            "POST",
+            format!("http://{d}/v1/chat/completions"),
+            None,
+            &[],
+            chat(false),
+        )
+        .await;
+        let (status, headers, v) = json_of(r).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        headers["x-tokengrid-hub"].to_str().expect("hub").to_owned()
+    };
+    let tries = || limited.bodies.lock().expect("lock").len();
+    // The cheaper Gansu answers 429: the request fails over to Guizhou.
+    assert_eq!(ask().await, "guizhou");
+    assert_eq!(tries(), 1);
+    assert_eq!(st.metrics.hubs()["gansu"].failovers, 1);
+    // For the 7 s it asked for, Gansu is not tried: requests go straight to Guizhou.
+    clock.set(t0 + 6_999);
+    assert_eq!(ask().await, "guizhou");
+    assert_eq!(tries(), 1, "a resting hub is not tried");
+    // Then it is tried again (and still refuses).
+    clock.set(t0 + 7_000);
+    assert_eq!(ask().await, "guizhou");
+    assert_eq!(tries(), 2);
+    assert_eq!(gz.bodies.lock().expect("lock").len(), 3);
 }
