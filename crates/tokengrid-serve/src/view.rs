@@ -17,7 +17,7 @@ use tokengrid_energy::deploy::catalog_figures;
 use tokengrid_net::geo::derived_route;
 use tokengrid_sched::view::*;
 
-use crate::wire::{HubSpec, Telemetry};
+use crate::wire::{HubSpec, NATIONAL_GRID_CARBON_G_PER_KWH, Telemetry};
 
 /// The reference deployment a hub is costed as when the catalog knows neither its model nor its
 /// accelerators: DeepSeek-V3 on H800, the built-in scenarios' deployment.
@@ -242,12 +242,18 @@ impl ClusterView for LiveView {
             || (self.registered_tariff(spec, 0.0), 0.0),
             |t| (t.tariff_yuan_per_kwh, t.green_fraction),
         );
+        // The grid's share of the marginal kWh carries the grid's CO2, as in the simulator's
+        // view (which the green policy ranks by).
+        let carbon = t
+            .and_then(|t| t.grid_carbon_g_per_kwh)
+            .or(spec.grid_carbon_g_per_kwh)
+            .unwrap_or(NATIONAL_GRID_CARBON_G_PER_KWH);
         HubSnapshot {
             up,
             pue: spec.pue,
             tariff_now: tariff * (1.0 - green),
             green_surplus_kw: 0.0,
-            carbon_g_per_kwh_now: 0.0,
+            carbon_g_per_kwh_now: carbon * (1.0 - green),
             power_headroom_kw: f64::INFINITY,
         }
     }
@@ -364,6 +370,7 @@ mod tests {
             pue: 1.2,
             tariff_by_hour: None,
             utc_offset_hours: None,
+            grid_carbon_g_per_kwh: None,
         }
     }
 

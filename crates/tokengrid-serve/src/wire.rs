@@ -32,7 +32,15 @@ pub struct HubSpec {
     /// The hub's local time offset from UTC, hours [default: 8, China Standard Time].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub utc_offset_hours: Option<f64>,
+    /// CO2 of the hub's grid power, g/kWh, until telemetry reports it [default: China's
+    /// national average, [`NATIONAL_GRID_CARBON_G_PER_KWH`]].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grid_carbon_g_per_kwh: Option<f64>,
 }
+
+/// China's national average CO2 of grid power, g/kWh: 0.5366 kgCO2/kWh, MEE and NBS, "2022
+/// electricity CO2 emission factors" (announced 2024-12-20), as cited in the built-in scenario.
+pub const NATIONAL_GRID_CARBON_G_PER_KWH: f64 = 536.6;
 
 impl HubSpec {
     /// Checks the registration; the message says what is wrong.
@@ -85,6 +93,12 @@ impl HubSpec {
             .is_some_and(|o| !(-12.0..=14.0).contains(&o))
         {
             return bad("utc_offset_hours must be within -12..14".into());
+        }
+        if self
+            .grid_carbon_g_per_kwh
+            .is_some_and(|c| !(c.is_finite() && c >= 0.0))
+        {
+            return bad("grid_carbon_g_per_kwh must be >= 0".into());
         }
         Ok(())
     }
@@ -156,6 +170,9 @@ pub struct Telemetry {
     pub tariff_yuan_per_kwh: f64,
     /// Share of its power that is green now (0..1).
     pub green_fraction: f64,
+    /// CO2 of its grid power now, g/kWh (absent: the registered figure).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grid_carbon_g_per_kwh: Option<f64>,
 }
 
 impl Telemetry {
@@ -165,6 +182,12 @@ impl Telemetry {
         }
         if !(0.0..=1.0).contains(&self.green_fraction) {
             return Err("green_fraction must be within 0..1".into());
+        }
+        if self
+            .grid_carbon_g_per_kwh
+            .is_some_and(|c| !(c.is_finite() && c >= 0.0))
+        {
+            return Err("grid_carbon_g_per_kwh must be >= 0".into());
         }
         Ok(())
     }

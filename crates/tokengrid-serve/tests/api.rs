@@ -20,11 +20,15 @@ pub(crate) async fn state() -> (Arc<AppState>, Router) {
 
 /// A fresh SQLite ledger and app with the given heartbeat timeout.
 async fn state_with(heartbeat: Duration) -> (Arc<AppState>, Router) {
-    state_at(heartbeat, Clock::system()).await
+    state_at(heartbeat, Clock::system(), "cost-slo").await
 }
 
-/// [`state_with`] reading the time from `clock`.
-async fn state_at(heartbeat: Duration, clock: Clock) -> (Arc<AppState>, Router) {
+/// [`state_with`] reading the time from `clock`, deciding by `policy`.
+pub(crate) async fn state_at(
+    heartbeat: Duration,
+    clock: Clock,
+    policy: &str,
+) -> (Arc<AppState>, Router) {
     let dir = std::env::temp_dir().join(format!(
         "tokengrid-api-{}-{}",
         std::process::id(),
@@ -34,7 +38,7 @@ async fn state_at(heartbeat: Duration, clock: Clock) -> (Arc<AppState>, Router) 
     let ledger = Ledger::connect(&format!("sqlite://{}", dir.join("l.db").display()))
         .await
         .expect("ledger");
-    let mut config = Config::new(ADMIN, "cost-slo");
+    let mut config = Config::new(ADMIN, policy);
     config.heartbeat_timeout = heartbeat;
     config.clock = clock;
     let st = AppState::new(ledger, config).await.expect("state");
@@ -471,7 +475,7 @@ async fn a_batch_job_waits_for_the_hubs_cheap_hours() {
     // the epoch (20,513 days to 2026-03-01, plus 2 h).
     let ten_am_ms = (20_513 * 86_400 + 2 * 3_600) * 1_000i64;
     let clock = Clock::fixed(ten_am_ms);
-    let (st, app) = state_at(Duration::from_secs(2 * 86_400), clock.clone()).await;
+    let (st, app) = state_at(Duration::from_secs(2 * 86_400), clock.clone(), "cost-slo").await;
     // One hub, UTC+8, 0.1 yuan/kWh from 02:00 to 05:00 local, 1.0 otherwise.
     let profile: Vec<f64> = (0..24)
         .map(|h| if (2..5).contains(&h) { 0.1 } else { 1.0 })

@@ -2,7 +2,11 @@
 
 use axum::http::{Method, StatusCode};
 
-use crate::api::{ADMIN, call, dispatch_body, register, state};
+use std::time::Duration;
+
+use tokengrid_serve::Clock;
+
+use crate::api::{ADMIN, call, dispatch_body, register, state, state_at};
 
 #[tokio::test]
 async fn a_removed_hub_leaves_rotation_and_its_jobs_are_queued_again() {
@@ -166,4 +170,86 @@ async fn an_admin_changes_a_registration_and_decisions_follow() {
     )
     .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+/// The live view feeds the policy grid CO2 as the simulator's does: `green` ranks by it.
+#[tokio::test]
+async fn green_ranks_live_hubs_by_the_co2_of_their_grid_power() {
+    // MEE/NBS 2022 factors (g/kWh), as in the built-in scenario: Hebei 725.2, Sichuan 140.4.
+    let hubs = [
+        ("coal", 39.9, 116.4, 0.3, 725.2),
+        ("hydro", 30.6, 104.1, 0.6, 140.4),
+    ];
+    let mut tokens = Vec::new();
+    let mut apps = Vec::new();
+    for policy in ["cost-slo", "green"] {
+        let (_, app) = state_at(Duration::from_secs(30), Clock::system(), policy).await;
+        for (name, lat, lon, tariff, co2) in hubs {
+            let body = serde_json::json!({
+                "name": name, "endpoint": "http://127.0.0.1:1", "lat": lat, "lon": lon,
+                "models": ["deepseek-v3"], "accelerators": { "H800-SXM": 32 },
+                "tariff_yuan_per_kwh": tariff, "pue": 1.2, "grid_carbon_g_per_kwh": co2
+            });
+            let (s, v) = call(
+                &app,
+                Method::POST,
+                "/v1/hubs",
+                Some(ADMIN),
+                Some(body.to_string()),
+            )
+            .await;
+            assert_eq!(s, StatusCode::CREATED, "{v}");
+            tokens.push((policy, name, v["token"].as_str().expect("token").to_owned()));
+        }
+        apps.push(app);
+    }
+    let chosen = |app: &axum::Router| {
+        let app = app.clone();
+        async move {
+            let (_, v) = call(
+                &app,
+                Method::POST,
+                "/v1/dispatch",
+                None,
+                Some(dispatch_body(2000.0)),
+            )
+            .await;
+            v["hub"].as_str().unwrap_or("").to_owned()
+        }
+    };
+    assert_eq!(
+        chosen(&apps[0]).await,
+        "coal",
+        "cost-slo takes the cheaper power"
+    );
+    assert_eq!(
+        chosen(&apps[1]).await,
+        "hydro",
+        "green takes the cleaner power"
+    );
+    // Telemetry overrides the registered figure: the hydro hub reports a dirty hour, and a
+    // 90% green share at the coal hub leaves 72.5 g/kWh of grid CO2 there.
+    for (policy, name, token) in &tokens {
+        if *policy != "green" {
+            continue;
+        }
+        let (co2, green) = if *name == "hydro" {
+            (900.0, 0.0)
+        } else {
+            (725.2, 0.9)
+        };
+        let t = serde_json::json!({ "up": true, "queue_depth": 0, "free_replicas": 1,
+            "tariff_yuan_per_kwh": 0.5, "green_fraction": green, "grid_carbon_g_per_kwh": co2 });
+        let uri = format!("/v1/hubs/{name}/telemetry");
+        let (s, v) = call(
+            &apps[1],
+            Method::PUT,
+            &uri,
+            Some(token),
+            Some(t.to_string()),
+        )
+        .await;
+        assert!(s.is_success(), "{s} {v}");
+    }
+    assert_eq!(chosen(&apps[1]).await, "coal");
 }
