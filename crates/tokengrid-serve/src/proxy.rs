@@ -354,7 +354,9 @@ const PASSED_HEADERS: [header::HeaderName; 3] = [
     header::CONTENT_LENGTH,
 ];
 
-/// Decides, forwards with failover, and streams the answer back.
+/// Decides, forwards with failover, and streams the answer back. A request for a model that
+/// the dispatcher answers itself (no hub serves the model: 404; none can now: 503; every hub
+/// tried failed: 502) leaves a ledger row too, with an empty hub and no tokens served.
 pub async fn forward(
     st: Arc<AppState>,
     api: Api,
@@ -363,9 +365,39 @@ pub async fn forward(
 ) -> Result<Response, ApiError> {
     let arrived = Instant::now();
     let req = parse(api, &body).map_err(ApiError::BadRequest)?;
-    let (lat, lon) = origin(&headers, st.config.origin)?;
-    let ttft_slo_ms = header_f64(&headers, "x-tokengrid-ttft-slo-ms")?;
-    let e2e_slo_ms = header_f64(&headers, "x-tokengrid-e2e-slo-ms")?;
+    let answer = route(&st, api, &headers, body, &req, arrived).await;
+    if let Err(e @ (ApiError::NotFound(_) | ApiError::Unavailable(_) | ApiError::BadGateway(_))) =
+        &answer
+    {
+        st.record_served(RequestRow {
+            hub: String::new(),
+            model: req.model.clone(),
+            prompt_tokens: i64::from(req.prompt_tokens),
+            output_tokens: 0,
+            energy_j: 0.0,
+            cost: 0.0,
+            at_ms: st.now_ms(),
+            status: i64::from(e.status().as_u16()),
+            usage_reported: false,
+            complete: true,
+            latency_ms: arrived.elapsed().as_secs_f64() * 1e3,
+        });
+    }
+    answer
+}
+
+async fn route(
+    st: &Arc<AppState>,
+    api: Api,
+    headers: &HeaderMap,
+    body: Bytes,
+    req: &Parsed,
+    arrived: Instant,
+) -> Result<Response, ApiError> {
+    let st = st.clone();
+    let (lat, lon) = origin(headers, st.config.origin)?;
+    let ttft_slo_ms = header_f64(headers, "x-tokengrid-ttft-slo-ms")?;
+    let e2e_slo_ms = header_f64(headers, "x-tokengrid-e2e-slo-ms")?;
     let answer = st.decide(&Question {
         model: &req.model,
         origin: (lat, lon),
@@ -432,7 +464,7 @@ pub async fn forward(
             {
                 Ok(Ok(resp)) if !fails_over(resp.status()) => {
                     st.cooling.answered(&name);
-                    return Ok(respond(&st, view, h, model, &req, resp, arrived));
+                    return Ok(respond(&st, view, h, model, req, resp, arrived));
                 }
                 Ok(Ok(resp)) => {
                     let asked = crate::cooling::retry_after_s(resp.headers());

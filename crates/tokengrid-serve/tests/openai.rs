@@ -9,7 +9,7 @@ use crate::api::{ADMIN, call, register, state};
 
 #[tokio::test]
 async fn models_lists_what_the_hubs_in_rotation_serve() {
-    let (_, app) = state().await;
+    let (st, app) = state().await;
     let (s, v) = call(&app, Method::GET, "/v1/models", None, None).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v, serde_json::json!({ "object": "list", "data": [] }));
@@ -81,6 +81,19 @@ async fn models_lists_what_the_hubs_in_rotation_serve() {
     let v: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
     assert_eq!(v["error"]["code"], "no_hub", "{v}");
     assert_eq!(v["error"]["type"], "api_error", "{v}");
+    // The dispatcher's own answer is in the ledger too: no hub, no tokens served.
+    st.flush_served().await;
+    let rows = st.ledger.requests(10).await.expect("requests");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(
+        (
+            rows[0].hub.as_str(),
+            rows[0].model.as_str(),
+            rows[0].status,
+            rows[0].output_tokens
+        ),
+        ("", "llama-3.1-8b", 503, 0)
+    );
 }
 
 #[tokio::test]
