@@ -262,12 +262,17 @@ impl UsageScan {
 }
 
 /// The hub's response body on its way to the client, watched for `usage`; accounted once when
-/// it ends, fails or is dropped (a client that hangs up).
+/// it ends, fails, stalls or is dropped (a client that hangs up). A hub silent mid-answer for
+/// longer than the idle timeout ends the client's stream there (recorded incomplete) instead of
+/// holding the client.
 #[derive(Debug)]
 struct Tee {
     inner: Incoming,
     scan: UsageScan,
     finish: Option<Finish>,
+    idle: std::time::Duration,
+    idle_timer: Pin<Box<tokio::time::Sleep>>,
+    stalled: bool,
 }
 
 impl Tee {
@@ -315,6 +320,9 @@ impl http_body::Body for Tee {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         let this = self.get_mut();
+        if this.stalled {
+            return Poll::Ready(None);
+        }
         let polled = Pin::new(&mut this.inner).poll_frame(cx);
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
@@ -324,16 +332,26 @@ impl http_body::Body for Tee {
                 if this.inner.is_end_stream() {
                     this.account(true);
                 }
+                let next = tokio::time::Instant::now() + this.idle;
+                this.idle_timer.as_mut().reset(next);
             }
             Poll::Ready(None) => this.account(true),
             Poll::Ready(Some(Err(_))) => this.account(false),
-            Poll::Pending => {}
+            Poll::Pending => {
+                if this.idle_timer.as_mut().poll(cx).is_ready() {
+                    let hub = this.finish.as_ref().map_or("", |f| f.hub.as_str());
+                    tracing::warn!(hub = %hub, idle_ms = this.idle.as_millis() as u64, "hub silent mid-answer; ending the client's stream");
+                    this.stalled = true;
+                    this.account(false);
+                    return Poll::Ready(None);
+                }
+            }
         }
         polled
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.stalled || self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -540,6 +558,9 @@ fn respond(
             tariff: snap.tariff_now,
             arrived,
         }),
+        idle: st.config.stream_idle_timeout,
+        idle_timer: Box::pin(tokio::time::sleep(st.config.stream_idle_timeout)),
+        stalled: false,
     };
     let mut out = Response::new(Body::new(tee));
     *out.status_mut() = parts.status;

@@ -34,6 +34,8 @@ pub struct Config {
     pub heartbeat_timeout: Duration,
     /// A hub that has not sent its response head within this is passed over.
     pub first_byte_timeout: Duration,
+    /// A hub silent mid-answer for longer ends the client's stream (recorded incomplete).
+    pub stream_idle_timeout: Duration,
     /// A hub that does not accept a connection within this is passed over.
     pub connect_timeout: Duration,
     /// Clients' location when a request does not give one, degrees (lat, lon).
@@ -43,14 +45,15 @@ pub struct Config {
 }
 
 impl Config {
-    /// Defaults: 30 s heartbeat timeout, 30 s to the first byte, 2 s to connect, clients in
-    /// Shanghai.
+    /// Defaults: 30 s heartbeat timeout, 30 s to the first byte, 60 s of silence mid-answer,
+    /// 2 s to connect, clients in Shanghai.
     pub fn new(admin_token: &str, policy: &str) -> Self {
         Config {
             admin_token: admin_token.to_owned(),
             policy: policy.to_owned(),
             heartbeat_timeout: Duration::from_secs(30),
             first_byte_timeout: Duration::from_secs(30),
+            stream_idle_timeout: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(2),
             origin: DEFAULT_ORIGIN,
             clock: Clock::system(),

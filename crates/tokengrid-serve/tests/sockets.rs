@@ -49,6 +49,15 @@ async fn dispatcher(heartbeat: Duration) -> (Arc<AppState>, SocketAddr) {
 
 /// [`dispatcher`] reading the time from `clock`.
 async fn dispatcher_at(heartbeat: Duration, clock: Clock) -> (Arc<AppState>, SocketAddr) {
+    dispatcher_with(heartbeat, clock, |_| {}).await
+}
+
+/// [`dispatcher_at`] with more of its configuration set by `f`.
+async fn dispatcher_with(
+    heartbeat: Duration,
+    clock: Clock,
+    f: impl FnOnce(&mut Config),
+) -> (Arc<AppState>, SocketAddr) {
     let dir = std::env::temp_dir().join(format!(
         "tokengrid-sockets-{}-{}",
         std::process::id(),
@@ -67,6 +76,7 @@ async fn dispatcher_at(heartbeat: Duration, clock: Clock) -> (Arc<AppState>, Soc
     config.heartbeat_timeout = heartbeat;
     config.first_byte_timeout = Duration::from_secs(2);
     config.clock = clock;
+    f(&mut config);
     let st = AppState::new(ledger, config).await.expect("state");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -856,4 +866,47 @@ async fn a_hub_answering_429_is_passed_over_and_rested_for_its_retry_after() {
     assert_eq!(ask().await, "guizhou");
     assert_eq!(tries(), 2);
     assert_eq!(gz.bodies.lock().expect("lock").len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hub_silent_mid_answer_ends_the_clients_stream_and_the_row_is_incomplete() {
+    let c = client();
+    let (st, d) = dispatcher_with(Duration::from_secs(30), Clock::system(), |cfg| {
+        cfg.stream_idle_timeout = Duration::from_millis(200);
+    })
+    .await;
+    // The fake hub sends its first event and then holds the rest until released: never here.
+    let (_ga, ga_addr) = fake_hub("gansu", false).await;
+    let t = register(&c, d, "gansu", ga_addr, GANSU, 0.3).await;
+    heartbeat(&c, d, "gansu", &t).await;
+    let r = send(
+        &c,
+        "POST",
+        format!("http://{d}/v1/chat/completions"),
+        None,
+        &[("accept", "text/event-stream")],
+        chat(true),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let mut body = r.into_body();
+    let mut got = Vec::new();
+    // The stream ends (cleanly: no error) after the first event; a proxy without an idle
+    // timeout would hold the client here until the outer timeout fails the test.
+    while let Some(f) = tokio::time::timeout(Duration::from_secs(20), body.frame())
+        .await
+        .expect("the dispatcher ends a stalled stream")
+    {
+        if let Some(d) = f.expect("a clean end, not an error").data_ref() {
+            got.extend_from_slice(d);
+        }
+    }
+    assert_eq!(
+        String::from_utf8(got).expect("utf-8"),
+        sse_events("gansu")[0],
+        "what the hub sent before it stalled"
+    );
+    let rows = ledger_rows(&st, 1).await;
+    assert_eq!(rows[0].hub, "gansu");
+    assert!(!rows[0].complete, "a stalled answer is recorded incomplete");
 }

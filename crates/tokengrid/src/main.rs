@@ -184,6 +184,9 @@ struct ServeArgs {
     /// A hub that has not begun its answer within this is passed over for the next-ranked one.
     #[arg(long, env = "TOKENGRID_FIRST_BYTE_TIMEOUT", value_parser = parse_duration, default_value = "30s")]
     first_byte_timeout: std::time::Duration,
+    /// A hub silent mid-answer for longer ends the client's stream there (recorded incomplete).
+    #[arg(long, env = "TOKENGRID_STREAM_IDLE_TIMEOUT", value_parser = parse_duration, default_value = "60s")]
+    stream_idle_timeout: std::time::Duration,
     /// Where clients are when a request carries no x-tokengrid-origin header: "LAT,LON"
     /// [default: Shanghai, 31.23,121.47].
     #[arg(long, env = "TOKENGRID_ORIGIN", value_parser = tokengrid_serve::proxy::parse_lat_lon)]

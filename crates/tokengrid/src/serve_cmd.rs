@@ -41,6 +41,7 @@ pub(crate) fn serve(a: ServeArgs) -> Result<(), Failure> {
         let mut config = tokengrid_serve::Config::new(&admin, &a.policy);
         config.heartbeat_timeout = a.heartbeat_timeout;
         config.first_byte_timeout = a.first_byte_timeout;
+        config.stream_idle_timeout = a.stream_idle_timeout;
         if let Some(o) = a.origin {
             config.origin = o;
         }
