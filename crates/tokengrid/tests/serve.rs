@@ -509,3 +509,38 @@ fn the_database_password_never_reaches_the_log() {
     );
     assert!(log.contains(&format!("{user}:***@")), "{log}");
 }
+
+/// The official OpenAI Python SDK drives the dispatcher (a Python interpreter with the `openai`
+/// package: `TOKENGRID_OPENAI_PYTHON`, which `.ci/run` provides from a pinned virtualenv).
+#[test]
+fn the_official_openai_sdk_talks_to_the_dispatcher() {
+    let Ok(python) = std::env::var("TOKENGRID_OPENAI_PYTHON") else {
+        if std::env::var("TOKENGRID_REQUIRE_OPENAI_SDK").as_deref() == Ok("1") {
+            panic!("TOKENGRID_OPENAI_PYTHON is not set and the SDK test is required");
+        }
+        eprintln!(
+            "SKIPPED: the official OpenAI SDK test (set TOKENGRID_OPENAI_PYTHON to a python with openai installed)"
+        );
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("tokengrid-sdk-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let port = free_port();
+    let _server = Servers(vec![start(
+        port,
+        &format!("sqlite://{}", dir.join("l.db").display()),
+    )]);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sdk/openai_sdk.py");
+    let out = Command::new(&python)
+        .args([script, &format!("http://127.0.0.1:{port}"), ADMIN])
+        .output()
+        .expect("run the SDK script");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        out.status.success() && stdout.trim() == "ok",
+        "{stdout}\n{stderr}"
+    );
+}
