@@ -15,15 +15,21 @@ use crate::store::HubRow;
 use crate::view::LiveHub;
 use crate::wire::{HubCreated, HubListing, HubSpec, TakeQuery, TakenJob, Telemetry};
 
+/// The request carries the admin token: 401 without a bearer token, 403 with another.
+fn require_admin(st: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    if hash_token(bearer(headers)?) == st.admin_hash {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden)
+    }
+}
+
 pub(super) async fn register(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Result<Json<HubSpec>, JsonRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let token = bearer(&headers)?;
-    if hash_token(token) != st.admin_hash {
-        return Err(ApiError::Forbidden);
-    }
+    require_admin(&st, &headers)?;
     let Json(spec) = body?;
     spec.check().map_err(ApiError::BadRequest)?;
     let hub_token = new_token();
@@ -67,10 +73,7 @@ pub(super) async fn update(
     Path(name): Path<String>,
     body: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let token = bearer(&headers)?;
-    if hash_token(token) != st.admin_hash {
-        return Err(ApiError::Forbidden);
-    }
+    require_admin(&st, &headers)?;
     let Json(patch) = body?;
     let serde_json::Value::Object(patch) = patch else {
         return Err(ApiError::BadRequest(
@@ -133,10 +136,7 @@ pub(super) async fn remove(
     headers: HeaderMap,
     Path(name): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let token = bearer(&headers)?;
-    if hash_token(token) != st.admin_hash {
-        return Err(ApiError::Forbidden);
-    }
+    require_admin(&st, &headers)?;
     if !st.ledger.delete_hub(&name).await? {
         return Err(ApiError::NotFound(format!(
             "no hub \"{name}\" is registered"
