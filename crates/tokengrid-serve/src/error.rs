@@ -51,6 +51,9 @@ pub enum ApiError {
     /// Every hub tried failed.
     #[error("{0}")]
     BadGateway(String),
+    /// The ledger cannot be reached or is busy: nothing was written; try again.
+    #[error("the ledger is unavailable now ({0}); nothing was written, try again")]
+    LedgerUnavailable(String),
     /// Our fault (details logged, not sent).
     #[error("internal error")]
     Internal(String),
@@ -73,6 +76,9 @@ impl ApiError {
             ApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "no_hub"),
             ApiError::BadGateway(_) => (StatusCode::BAD_GATEWAY, "hub_failed"),
+            ApiError::LedgerUnavailable(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "ledger_unavailable")
+            }
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -150,8 +156,25 @@ impl IntoResponse for OpenAiError {
 }
 
 impl From<crate::store::StoreError> for ApiError {
+    /// An outage (no connection within the wait, a closed pool, a broken connection) or a busy
+    /// SQLite file is the ledger being unavailable (503, retry); anything else is ours (500).
     fn from(e: crate::store::StoreError) -> Self {
-        ApiError::Internal(e.to_string())
+        use crate::store::StoreError;
+        match &e {
+            StoreError::Db(
+                sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::WorkerCrashed,
+            ) => ApiError::LedgerUnavailable(e.to_string()),
+            StoreError::Db(sqlx::Error::Database(d))
+                if d.message().contains("database is locked") =>
+            {
+                ApiError::LedgerUnavailable(e.to_string())
+            }
+            _ => ApiError::Internal(e.to_string()),
+        }
     }
 }
 

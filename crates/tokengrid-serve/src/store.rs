@@ -31,6 +31,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
+/// The longest a request waits for a PostgreSQL connection.
+pub const LEDGER_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// A job as stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct JobRow {
@@ -200,8 +203,11 @@ impl Ledger {
                 admin.close().await;
                 opts = opts.options([("search_path", schema)]);
             }
+            // A request waits at most LEDGER_WAIT for a connection: during an outage it fails
+            // fast (503 with Retry-After) instead of hanging.
             let pool = PgPoolOptions::new()
                 .max_connections(8)
+                .acquire_timeout(LEDGER_WAIT)
                 .connect_with(opts)
                 .await?;
             sqlx::migrate!("migrations/postgres").run(&pool).await?;
@@ -209,6 +215,20 @@ impl Ledger {
         } else {
             Err(StoreError::Url(url.to_owned()))
         }
+    }
+
+    /// Whether the ledger answers a trivial query (for `/readyz`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on!(self, |p| sqlx::query("SELECT 1")
+            .execute(p)
+            .await
+            .map(|_| ())?);
+        Ok(())
+    }
+
+    /// Closes the ledger's connections (at shutdown; in tests, an outage).
+    pub async fn close(&self) {
+        on!(self, |p| p.close().await);
     }
 
     /// Registers a hub; `false` when the name is taken.

@@ -4,4 +4,5 @@ mod api;
 mod hubs;
 mod ledger;
 mod openai;
+mod outage;
 mod sockets;

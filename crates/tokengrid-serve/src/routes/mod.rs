@@ -24,6 +24,7 @@ pub fn app(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/", get(ops::status_page))
         .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(ops::ready))
         .route("/metrics", get(ops::metrics))
         .route("/v1/hubs", post(hubs::register).get(hubs::list))
         .route("/v1/hubs/{name}", delete(hubs::remove).patch(hubs::update))

@@ -9,7 +9,22 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse};
 use tokengrid_core::markup::esc;
 
+use crate::error::ApiError;
 use crate::state::AppState;
+
+/// `GET /readyz`: 200 when the ledger answers within a second, else 503 (the dispatcher still
+/// proxies, but cannot take jobs or record what it serves); `/healthz` says only that the
+/// process is up.
+pub(super) async fn ready(State(st): State<Arc<AppState>>) -> Result<&'static str, ApiError> {
+    match tokio::time::timeout(std::time::Duration::from_secs(1), st.ledger.ping()).await {
+        Ok(Ok(())) => Ok("ready\n"),
+        Ok(Err(e)) => Err(match ApiError::from(e) {
+            ApiError::Internal(m) => ApiError::LedgerUnavailable(m),
+            other => other,
+        }),
+        Err(_) => Err(ApiError::LedgerUnavailable("no answer within 1 s".into())),
+    }
+}
 
 pub(super) async fn metrics(State(st): State<Arc<AppState>>) -> impl IntoResponse {
     let mut out = String::new();
