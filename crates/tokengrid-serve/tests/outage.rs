@@ -5,12 +5,18 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use tower::ServiceExt;
 
-use crate::api::{call, dispatch_body, register, state};
+use std::time::Duration;
+
+use tokengrid_serve::Clock;
+
+use crate::api::{call, dispatch_body, register, state_at};
 
 #[tokio::test]
 async fn with_the_ledger_gone_jobs_get_503_and_decisions_go_on() {
-    let (st, app) = state().await;
-    register(&app, "west", 35.73, 107.63, 0.4).await;
+    let t0 = 1_772_330_400_000i64;
+    let clock = Clock::fixed(t0);
+    let (st, app) = state_at(Duration::from_secs(30), clock.clone(), "cost-slo").await;
+    let token = register(&app, "west", 35.73, 107.63, 0.4).await;
     let (s, _) = call(&app, Method::GET, "/readyz", None, None).await;
     assert_eq!(s, StatusCode::OK);
 
@@ -44,6 +50,21 @@ async fn with_the_ledger_gone_jobs_get_503_and_decisions_go_on() {
         .expect("body");
     let v: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
     assert_eq!(v["code"], "ledger_unavailable", "{v}");
+    // Heartbeats go on into memory: 25 s in, the hub reports; at 40 s (past the 30 s timeout
+    // from its registration, not from its heartbeat) it is still in rotation.
+    clock.set(t0 + 25_000);
+    let beat = serde_json::json!({ "up": true, "queue_depth": 0, "free_replicas": 1,
+        "tariff_yuan_per_kwh": 0.4, "green_fraction": 0.0 });
+    let (s, v) = call(
+        &app,
+        Method::PUT,
+        "/v1/hubs/west/telemetry",
+        Some(&token),
+        Some(beat.to_string()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    clock.set(t0 + 40_000);
     // Decisions need no ledger.
     let (s, v) = call(
         &app,

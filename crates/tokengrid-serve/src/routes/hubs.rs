@@ -189,15 +189,25 @@ pub(super) async fn telemetry(
     t.check().map_err(ApiError::BadRequest)?;
     st.authenticate_hub(&name, &hash).await?;
     let now = st.now_ms();
-    // In the ledger first: replicas sharing it see the heartbeat on their next refresh.
-    let json = serde_json::to_string(&t).map_err(|e| ApiError::Internal(e.to_string()))?;
-    st.ledger.set_telemetry(&name, &json, now).await?;
+    // In memory first: this replica's decisions use it whatever the ledger's state. Then in
+    // the ledger, so replicas sharing it see the heartbeat on their next refresh; were it
+    // unreachable, the hub stays in this replica's rotation (a ledger outage is not an
+    // inference outage) and the next heartbeat tries again.
     st.update_registry(|r| {
         if let Some(hub) = r.hubs.iter_mut().find(|h| h.spec.name == name) {
             hub.telemetry = Some(t);
             hub.last_seen_ms = now;
         }
     });
+    let json = serde_json::to_string(&t).map_err(|e| ApiError::Internal(e.to_string()))?;
+    if let Err(e) = st.ledger.set_telemetry(&name, &json, now).await {
+        match ApiError::from(e) {
+            ApiError::LedgerUnavailable(why) => {
+                tracing::warn!(hub = %name, %why, "heartbeat kept in memory; the ledger is unavailable");
+            }
+            other => return Err(other),
+        }
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
