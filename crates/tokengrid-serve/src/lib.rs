@@ -45,5 +45,6 @@ pub use clock::Clock;
 pub use error::{ApiError, BODY_LIMIT, OpenAiError, PROXY_BODY_LIMIT, RETRY_AFTER_S};
 pub use maintenance::run;
 pub use routes::app;
+pub use served::WriterStats;
 pub use state::{AppState, Config, DEFAULT_ORIGIN};
 pub use wire::JobState;

@@ -1,34 +1,113 @@
 //! Served requests on their way to the ledger: a channel to one writer task that commits them
-//! in batches.
+//! in batches, keeps them while the ledger is unavailable and retries with backoff.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use crate::store::{Ledger, RequestRow};
 
+/// Rows kept for the ledger while it cannot take them; past this the oldest are dropped (and
+/// counted): about 30 s of a dispatcher at its measured peak, in tens of megabytes.
+pub(crate) const MAX_PENDING: usize = 1_000_000;
+
+/// The first wait before writing again after a failure; it doubles up to [`MAX_RETRY_WAIT`].
+const FIRST_RETRY_WAIT: Duration = Duration::from_millis(250);
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(8);
+
+/// What the writer reports (read by `/metrics` and `/readyz`).
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    /// Rows waiting for the ledger.
+    pub pending: AtomicU64,
+    /// Rows dropped because more than [`MAX_PENDING`] waited.
+    pub dropped: AtomicU64,
+    /// Batches the ledger refused (each retried).
+    pub failures: AtomicU64,
+}
+
 /// Writes served requests to the ledger in batches: whatever has queued up while the last batch
-/// was written goes in one transaction (up to 1,000 rows), so a busy proxy costs one commit per
-/// batch rather than one fsync per request.
+/// was written goes in one transaction, so a busy proxy costs one commit per batch rather than
+/// one fsync per request. A batch the ledger refuses is kept and tried again after a backoff
+/// (new rows join it); flushes are answered after each attempt, written or not, so shutdown
+/// never hangs on a ledger that is down.
 pub(crate) async fn write_served(
     ledger: Ledger,
     mut rx: tokio::sync::mpsc::UnboundedReceiver<Served>,
+    stats: std::sync::Arc<WriterStats>,
 ) {
     let mut batch = Vec::new();
-    let mut rows = Vec::new();
+    let mut rows: Vec<RequestRow> = Vec::new();
     let mut flushes = Vec::new();
-    while rx.recv_many(&mut batch, 1000).await > 0 {
+    let mut wait: Option<Duration> = None;
+    loop {
+        let retry_due = match wait {
+            None => {
+                if rx.recv_many(&mut batch, 1000).await == 0 {
+                    break;
+                }
+                true
+            }
+            // Failing: new rows join the batch, the next attempt waits for the backoff.
+            Some(w) => tokio::select! {
+                n = rx.recv_many(&mut batch, 1000) => {
+                    if n == 0 {
+                        break;
+                    }
+                    false
+                }
+                () = tokio::time::sleep(w) => true,
+            },
+        };
         for item in batch.drain(..) {
             match item {
                 Served::Row(r) => rows.push(r),
                 Served::Flush(done) => flushes.push(done),
             }
         }
-        if !rows.is_empty()
-            && let Err(e) = ledger.record_requests(&rows).await
-        {
-            tracing::warn!(error = %e, rows = rows.len(), "recording served requests failed");
+        if rows.len() > MAX_PENDING {
+            let n = rows.len() - MAX_PENDING;
+            rows.drain(..n);
+            stats.dropped.fetch_add(n as u64, Ordering::Relaxed);
+            tracing::error!(
+                dropped = n,
+                "the ledger has been unavailable too long: oldest served-request rows dropped"
+            );
         }
-        rows.clear();
-        for done in flushes.drain(..) {
-            let _ = done.send(());
+        if retry_due && !rows.is_empty() {
+            match ledger.record_requests(&rows).await {
+                Ok(()) => {
+                    if wait.is_some() {
+                        tracing::info!(
+                            rows = rows.len(),
+                            "the ledger took the served requests kept for it"
+                        );
+                    }
+                    rows.clear();
+                    wait = None;
+                }
+                Err(e) => {
+                    stats.failures.fetch_add(1, Ordering::Relaxed);
+                    let next = wait.map_or(FIRST_RETRY_WAIT, |w| (w * 2).min(MAX_RETRY_WAIT));
+                    tracing::warn!(error = %e, rows = rows.len(), retry_ms = next.as_millis() as u64, "recording served requests failed; kept for a retry");
+                    wait = Some(next);
+                }
+            }
         }
+        stats.pending.store(rows.len() as u64, Ordering::Relaxed);
+        if retry_due {
+            for done in flushes.drain(..) {
+                let _ = done.send(());
+            }
+        }
+    }
+    // The channel closed (shutdown): one last attempt for what is left.
+    if !rows.is_empty()
+        && let Err(e) = ledger.record_requests(&rows).await
+    {
+        tracing::error!(error = %e, rows = rows.len(), "served-request rows lost at shutdown: the ledger refused them");
+    }
+    for done in flushes.drain(..) {
+        let _ = done.send(());
     }
 }
 
@@ -37,6 +116,6 @@ pub(crate) async fn write_served(
 pub(crate) enum Served {
     /// A served request to record.
     Row(RequestRow),
-    /// Answer once everything before has been written.
+    /// Answer once everything before has been written (or tried).
     Flush(tokio::sync::oneshot::Sender<()>),
 }

@@ -80,6 +80,8 @@ pub struct AppState {
     pub(crate) jobs_acknowledged: AtomicU64,
     /// Served requests on their way to the ledger (written in batches by a background task).
     served: tokio::sync::mpsc::UnboundedSender<Served>,
+    /// How the ledger writer is doing (rows waiting, dropped, failed batches).
+    pub writer: Arc<crate::served::WriterStats>,
     /// When the last on-demand refresh started, ms since the Unix epoch.
     last_refresh_ms: tokio::sync::Mutex<i64>,
     /// This replica's id (claims in the ledger).
@@ -94,9 +96,11 @@ impl AppState {
     pub async fn new(ledger: Ledger, config: Config) -> Result<Arc<Self>, ApiError> {
         Policy::named(&config.policy).map_err(|e| ApiError::BadRequest(e.to_string()))?;
         let (served, rx) = tokio::sync::mpsc::unbounded_channel();
-        tokio::spawn(write_served(ledger.clone(), rx));
+        let writer = Arc::new(crate::served::WriterStats::default());
+        tokio::spawn(write_served(ledger.clone(), rx, writer.clone()));
         let st = Arc::new(AppState {
             served,
+            writer,
             ledger,
             admin_hash: hash_token(&config.admin_token),
             hubs: RwLock::new(Arc::new(HubRegistry::default())),

@@ -9,7 +9,11 @@ use std::time::Duration;
 
 use tokengrid_serve::Clock;
 
-use crate::api::{call, dispatch_body, register, state_at};
+use std::sync::atomic::Ordering;
+
+use tokengrid_serve::store::{Ledger, RequestRow};
+
+use crate::api::{call, dispatch_body, register, state, state_at};
 
 #[tokio::test]
 async fn with_the_ledger_gone_jobs_get_503_and_decisions_go_on() {
@@ -79,4 +83,52 @@ async fn with_the_ledger_gone_jobs_get_503_and_decisions_go_on() {
         (StatusCode::OK, Some("west")),
         "{v}"
     );
+}
+
+/// A served request the ledger cannot take is kept and written when it can (not dropped).
+#[tokio::test]
+async fn served_rows_wait_out_a_ledger_failure() {
+    let (st, _) = state().await;
+    let Ledger::Sqlite(pool) = &st.ledger else {
+        panic!("the test state uses SQLite");
+    };
+    // The failure: the requests table is out of the way, so every insert fails.
+    sqlx::query("ALTER TABLE requests RENAME TO requests_away")
+        .execute(pool)
+        .await
+        .expect("rename");
+    st.record_served(RequestRow {
+        hub: "gansu".into(),
+        model: "deepseek-v3".into(),
+        prompt_tokens: 11,
+        output_tokens: 7,
+        energy_j: 1.0,
+        cost: 0.5,
+        at_ms: 1,
+        status: 200,
+        usage_reported: true,
+        complete: true,
+        latency_ms: 3.0,
+    });
+    // A flush is answered after the failed attempt; the row is kept, counted as pending.
+    st.flush_served().await;
+    assert_eq!(st.writer.pending.load(Ordering::Relaxed), 1);
+    assert!(st.writer.failures.load(Ordering::Relaxed) >= 1);
+    assert_eq!(st.writer.dropped.load(Ordering::Relaxed), 0);
+    // The ledger recovers: the retry writes the row.
+    sqlx::query("ALTER TABLE requests_away RENAME TO requests")
+        .execute(pool)
+        .await
+        .expect("rename back");
+    for _ in 0..200 {
+        st.flush_served().await;
+        if st.writer.pending.load(Ordering::Relaxed) == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let rows = st.ledger.requests(10).await.expect("requests");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!((rows[0].hub.as_str(), rows[0].output_tokens), ("gansu", 7));
+    assert_eq!(st.writer.pending.load(Ordering::Relaxed), 0);
 }

@@ -35,6 +35,16 @@ pub(super) async fn metrics(State(st): State<Arc<AppState>>) -> impl IntoRespons
         "tokengrid_jobs_acknowledged_total {}",
         st.jobs_acknowledged.load(Ordering::Relaxed)
     );
+    let w = &st.writer;
+    let _ = write!(
+        out,
+        "# HELP tokengrid_ledger_rows_pending Served-request rows waiting for the ledger.\n# TYPE tokengrid_ledger_rows_pending gauge\ntokengrid_ledger_rows_pending {}\n\
+         # HELP tokengrid_ledger_rows_dropped_total Served-request rows dropped because the ledger was unavailable too long.\n# TYPE tokengrid_ledger_rows_dropped_total counter\ntokengrid_ledger_rows_dropped_total {}\n\
+         # HELP tokengrid_ledger_write_failures_total Batches of served-request rows the ledger refused (each retried).\n# TYPE tokengrid_ledger_write_failures_total counter\ntokengrid_ledger_write_failures_total {}\n",
+        w.pending.load(Ordering::Relaxed),
+        w.dropped.load(Ordering::Relaxed),
+        w.failures.load(Ordering::Relaxed)
+    );
     out.push_str(
         "# HELP tokengrid_hub_up Whether a hub is in rotation.\n# TYPE tokengrid_hub_up gauge\n",
     );
