@@ -173,6 +173,22 @@ impl LiveView {
         }
     }
 
+    /// The models some hub in rotation serves (heard from, not down, not resting after a
+    /// failure), sorted.
+    pub(crate) fn models_in_rotation(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .reg
+            .hubs
+            .iter()
+            .zip(&self.up)
+            .filter(|(_, up)| **up)
+            .flat_map(|(h, _)| h.spec.models.iter().cloned())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
     /// The time this view was taken, ms since the Unix epoch.
     pub fn now_ms(&self) -> i64 {
         self.now_ms

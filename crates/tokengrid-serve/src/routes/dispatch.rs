@@ -35,19 +35,11 @@ pub(super) async fn completions(
 
 /// `GET /v1/models`: the models the hubs in rotation serve (what chat front ends ask first).
 pub(super) async fn models(State(st): State<Arc<AppState>>) -> Json<ModelList> {
-    let (timeout, now) = (st.config.heartbeat_timeout, st.now_ms());
-    let mut ids: Vec<String> = st
-        .registry()
-        .hubs
-        .iter()
-        .filter(|h| h.is_up(timeout, now))
-        .flat_map(|h| h.spec.models.iter().cloned())
-        .collect();
-    ids.sort();
-    ids.dedup();
     Json(ModelList {
         object: "list",
-        data: ids
+        data: st
+            .view()
+            .models_in_rotation()
             .into_iter()
             .map(|id| ModelEntry {
                 id,
