@@ -31,7 +31,7 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
-/// The longest a request waits for a PostgreSQL connection.
+/// The longest a request waits for a PostgreSQL connection: in an outage it fails fast.
 pub const LEDGER_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A job as stored.
@@ -203,8 +203,6 @@ impl Ledger {
                 admin.close().await;
                 opts = opts.options([("search_path", schema)]);
             }
-            // A request waits at most LEDGER_WAIT for a connection: during an outage it fails
-            // fast (503 with Retry-After) instead of hanging.
             let pool = PgPoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(LEDGER_WAIT)
