@@ -34,6 +34,7 @@ pub mod proxy;
 /// Secrets kept out of logs.
 pub mod redact;
 mod routes;
+pub mod secrets;
 mod served;
 mod state;
 pub mod store;

@@ -30,7 +30,7 @@ use crate::error::ApiError;
 use crate::state::{AppState, Question};
 use crate::store::RequestRow;
 use crate::upstream::upstream_url;
-pub use crate::upstream::{Api, HttpClient, client};
+pub use crate::upstream::{Api, HttpClient, client, tls_config};
 
 /// Output tokens assumed for a request that sets no `max_tokens` (the Azure conversation
 /// trace's mean of 211 generated tokens, data/llm_traces/SOURCE.md, rounded up).
@@ -457,18 +457,14 @@ async fn route(
     let mut failures = Vec::new();
     for h in order {
         let name = view.hub_name(h).to_owned();
-        let endpoint = view.endpoint(h);
-        if endpoint.starts_with("https://") {
-            failures.push(format!(
-                "{name}: https endpoints are not supported by this build (register an http:// endpoint behind your TLS terminator)"
-            ));
-            continue;
-        }
-        let url = upstream_url(endpoint, api);
-        let upstream = Request::post(url.as_str())
+        let url = upstream_url(view.endpoint(h), api);
+        let mut upstream = Request::post(url.as_str())
             .header(header::CONTENT_TYPE, "application/json")
-            .header(header::ACCEPT, accept.clone())
-            .body(Full::new(body.clone()));
+            .header(header::ACCEPT, accept.clone());
+        if let Some(key) = view.authorization(h) {
+            upstream = upstream.header(header::AUTHORIZATION, key.clone());
+        }
+        let upstream = upstream.body(Full::new(body.clone()));
         let upstream = match upstream {
             Ok(r) => r,
             Err(e) => {
@@ -491,7 +487,7 @@ async fn route(
                 }
                 Ok(Err(e)) => {
                     st.cooling.failed(&name, st.now_ms(), None);
-                    format!("connection failed: {e}")
+                    format!("connection failed: {}", error_chain(&e))
                 }
                 Err(_) => {
                     st.cooling.failed(&name, st.now_ms(), None);
@@ -571,6 +567,19 @@ fn respond(
     }
     if let Ok(v) = HeaderValue::from_str(&name) {
         out.headers_mut().insert("x-tokengrid-hub", v);
+    }
+    out
+}
+
+/// An error with its causes, "outer: inner: innermost" (a connection error's own message is
+/// only "client error (Connect)"; the cause says which, e.g. an unknown certificate issuer).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
     }
     out
 }

@@ -15,7 +15,7 @@ use crate::metrics::Metrics;
 use crate::served::{Served, write_served};
 use crate::store::Ledger;
 use crate::upstream::HttpClient;
-use crate::view::{HubRegistry, LiveHub, LiveView};
+use crate::view::{HubAuth, HubRegistry, LiveHub, LiveView};
 use crate::wire::{HubSpec, Telemetry};
 
 /// Where clients are assumed to be when a request does not say (`x-tokengrid-origin`):
@@ -42,6 +42,11 @@ pub struct Config {
     pub origin: (f64, f64),
     /// Where the time comes from (the system clock but in tests).
     pub clock: Clock,
+    /// Seals hub API keys in the ledger (from `TOKENGRID_SECRET_KEY`); without it a hub
+    /// registration carrying a key is refused.
+    pub sealer: Option<crate::secrets::Sealer>,
+    /// Extra certificate authorities (PEM) trusted for https hubs, beside the platform's.
+    pub hub_ca_file: Option<std::path::PathBuf>,
 }
 
 impl Config {
@@ -57,6 +62,8 @@ impl Config {
             connect_timeout: Duration::from_secs(2),
             origin: DEFAULT_ORIGIN,
             clock: Clock::system(),
+            sealer: None,
+            hub_ca_file: None,
         }
     }
 }
@@ -95,6 +102,8 @@ impl AppState {
     /// heartbeat.
     pub async fn new(ledger: Ledger, config: Config) -> Result<Arc<Self>, ApiError> {
         Policy::named(&config.policy).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        let tls = crate::upstream::tls_config(config.hub_ca_file.as_deref())
+            .map_err(ApiError::BadRequest)?;
         let (served, rx) = tokio::sync::mpsc::unbounded_channel();
         let writer = Arc::new(crate::served::WriterStats::default());
         tokio::spawn(write_served(ledger.clone(), rx, writer.clone()));
@@ -106,7 +115,7 @@ impl AppState {
             hubs: RwLock::new(Arc::new(HubRegistry::default())),
             schedulers: Mutex::new(Vec::new()),
             metrics: Metrics::default(),
-            client: crate::upstream::client(config.connect_timeout),
+            client: crate::upstream::client(config.connect_timeout, tls),
             config,
             recent: Mutex::new(VecDeque::new()),
             jobs_acknowledged: AtomicU64::new(0),
@@ -167,8 +176,19 @@ impl AppState {
                     .telemetry
                     .as_deref()
                     .and_then(|t| serde_json::from_str::<Telemetry>(t).ok());
+                let auth = HubAuth::open(
+                    self.config.sealer.as_ref(),
+                    &s.row.name,
+                    s.row.api_key_sealed.as_deref(),
+                );
+                if let HubAuth::Unavailable(why) = &auth
+                    && r.hubs.iter().all(|h| h.spec.name != s.row.name || h.auth != auth)
+                {
+                    tracing::error!(hub = %s.row.name, "hub out of rotation: {why}");
+                }
                 match r.hubs.iter_mut().find(|h| h.spec.name == s.row.name) {
                     Some(h) => {
+                        h.auth = auth;
                         // A registration another replica changed (PATCH).
                         if let Ok(spec) = serde_json::from_str::<HubSpec>(&s.row.spec)
                             && spec != h.spec
@@ -188,6 +208,7 @@ impl AppState {
                                 token_hash: s.row.token_hash,
                                 telemetry,
                                 last_seen_ms: s.last_seen_ms,
+                                auth,
                             });
                             added = true;
                         }

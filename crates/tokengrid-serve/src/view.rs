@@ -68,6 +68,52 @@ pub struct LiveHub {
     /// When it was last heard from (registration or telemetry), ms since the Unix epoch (wall
     /// clock, so replicas sharing a ledger agree).
     pub last_seen_ms: i64,
+    /// How requests to it authenticate.
+    pub auth: HubAuth,
+}
+
+/// How the dispatcher authenticates to a hub.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum HubAuth {
+    /// It needs no key.
+    #[default]
+    None,
+    /// `Authorization: Bearer` with its API key (a header value marked sensitive).
+    Bearer(axum::http::HeaderValue),
+    /// It has a key this replica cannot open (no or another `TOKENGRID_SECRET_KEY`): out of
+    /// rotation, as a request without its key would only be refused.
+    Unavailable(String),
+}
+
+impl HubAuth {
+    /// The authentication for a hub whose sealed key (if any) is `sealed`.
+    pub fn open(
+        sealer: Option<&crate::secrets::Sealer>,
+        hub: &str,
+        sealed: Option<&str>,
+    ) -> HubAuth {
+        let Some(sealed) = sealed else {
+            return HubAuth::None;
+        };
+        let Some(sealer) = sealer else {
+            return HubAuth::Unavailable(format!(
+                "its API key is sealed in the ledger and this dispatcher has no {}",
+                crate::secrets::SECRET_KEY_ENV
+            ));
+        };
+        match sealer.open(hub, sealed).map(|k| HubAuth::bearer(&k)) {
+            Ok(Some(auth)) => auth,
+            Ok(None) => HubAuth::Unavailable("its API key is not a valid header value".into()),
+            Err(e) => HubAuth::Unavailable(format!("its API key: {e}")),
+        }
+    }
+
+    /// `Authorization: Bearer KEY`, or `None` when the key cannot be a header value.
+    pub fn bearer(key: &crate::secrets::Secret) -> Option<HubAuth> {
+        let mut v = axum::http::HeaderValue::from_str(&format!("Bearer {}", key.expose())).ok()?;
+        v.set_sensitive(true);
+        Some(HubAuth::Bearer(v))
+    }
 }
 
 impl LiveHub {
@@ -76,6 +122,7 @@ impl LiveHub {
         let age_ms = now_ms.saturating_sub(self.last_seen_ms);
         age_ms <= i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX)
             && self.telemetry.is_none_or(|t| t.up)
+            && !matches!(self.auth, HubAuth::Unavailable(_))
     }
 }
 
@@ -192,6 +239,14 @@ impl LiveView {
     /// The time this view was taken, ms since the Unix epoch.
     pub fn now_ms(&self) -> i64 {
         self.now_ms
+    }
+
+    /// The `Authorization` header requests to a hub carry, if it needs one.
+    pub fn authorization(&self, h: HubId) -> Option<&axum::http::HeaderValue> {
+        match self.reg.hubs.get(h.index()).map(|x| &x.auth) {
+            Some(HubAuth::Bearer(v)) => Some(v),
+            _ => None,
+        }
     }
 
     /// A hub's OpenAI base URL.
@@ -387,6 +442,7 @@ mod tests {
             tariff_by_hour: None,
             utc_offset_hours: None,
             grid_carbon_g_per_kwh: None,
+            api_key: None,
         }
     }
 
@@ -436,6 +492,7 @@ mod tests {
             token_hash: String::new(),
             telemetry: None,
             last_seen_ms: now_ms(),
+            auth: HubAuth::None,
         };
         let reg = Arc::new(HubRegistry::new(vec![
             hub(spec("a", &["llama-3.1-8b"], &[("H100-SXM", 8)])),

@@ -36,6 +36,11 @@ pub struct HubSpec {
     /// national average, [`NATIONAL_GRID_CARBON_G_PER_KWH`]].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grid_carbon_g_per_kwh: Option<f64>,
+    /// The hub's own API key, sent to it as `Authorization: Bearer` with every forwarded
+    /// request. Accepted at registration and in `PATCH`; never returned or logged; sealed in
+    /// the ledger under the dispatcher's secret (`TOKENGRID_SECRET_KEY`).
+    #[serde(default, skip_serializing)]
+    pub api_key: Option<crate::secrets::Secret>,
 }
 
 /// China's national average CO2 of grid power, g/kWh: 0.5366 kgCO2/kWh, MEE and NBS, "2022
@@ -57,6 +62,14 @@ impl HubSpec {
         }
         if !(self.endpoint.starts_with("http://") || self.endpoint.starts_with("https://")) {
             return bad("endpoint must be an http:// or https:// URL".into());
+        }
+        if let Some(key) = &self.api_key {
+            let k = key.expose();
+            if k.is_empty() || k.len() > 4096 || !k.bytes().all(|b| b.is_ascii_graphic()) {
+                return bad(
+                    "api_key must be 1-4096 printable ASCII characters without spaces".into(),
+                );
+            }
         }
         if !(-90.0..=90.0).contains(&self.lat) || !(-180.0..=180.0).contains(&self.lon) {
             return bad("lat must be within -90..90 and lon within -180..180".into());

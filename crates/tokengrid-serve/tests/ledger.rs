@@ -29,11 +29,26 @@ async fn conformance(l: Ledger) {
         name: "gansu".into(),
         spec: "{}".into(),
         token_hash: "ab".into(),
+        api_key_sealed: Some("00ff".into()),
     };
     assert!(l.insert_hub(&h, 1).await.expect("insert"));
     assert!(
         !l.insert_hub(&h, 2).await.expect("insert"),
         "duplicate name refused"
+    );
+    assert_eq!(l.hubs().await.expect("hubs"), vec![h.clone()]);
+    // A hub's sealed API key is replaced and removed on its own row only.
+    assert!(l.set_hub_api_key("gansu", None).await.expect("clear key"));
+    assert_eq!(l.hubs().await.expect("hubs")[0].api_key_sealed, None);
+    assert!(
+        l.set_hub_api_key("gansu", Some("00ff"))
+            .await
+            .expect("set key")
+    );
+    assert!(
+        !l.set_hub_api_key("nowhere", Some("01"))
+            .await
+            .expect("no hub")
     );
     assert_eq!(l.hubs().await.expect("hubs"), vec![h.clone()]);
     // Heartbeats are shared through the ledger; an older one never overwrites a newer one.

@@ -1,6 +1,7 @@
 //! Integration tests of tokengrid-serve.
 
 mod api;
+mod gateway;
 mod hubs;
 mod ledger;
 mod openai;

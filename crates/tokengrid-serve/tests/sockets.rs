@@ -27,18 +27,18 @@ use tokengrid_energy::deploy::catalog_figures;
 
 /// The serving model's J per (prompt, output) token of the hubs these tests register: DeepSeek-V3
 /// on H800 (`tokengrid energy`'s figures for the catalog deployment).
-fn joules() -> (f64, f64) {
+pub(crate) fn joules() -> (f64, f64) {
     let f = catalog_figures("deepseek-v3", "H800-SXM").expect("catalog");
     (f.joules_per_prompt_token, f.joules_per_output_token)
 }
 use tokengrid_serve::{AppState, Clock, Config, app};
 use tokio::sync::{Notify, mpsc};
 
-const ADMIN: &str = "admin-secret";
+pub(crate) const ADMIN: &str = "admin-secret";
 
-type TestClient = Client<HttpConnector, Full<Bytes>>;
+pub(crate) type TestClient = Client<HttpConnector, Full<Bytes>>;
 
-fn client() -> TestClient {
+pub(crate) fn client() -> TestClient {
     Client::builder(TokioExecutor::new()).build(HttpConnector::new())
 }
 
@@ -53,7 +53,7 @@ async fn dispatcher_at(heartbeat: Duration, clock: Clock) -> (Arc<AppState>, Soc
 }
 
 /// [`dispatcher_at`] with more of its configuration set by `f`.
-async fn dispatcher_with(
+pub(crate) async fn dispatcher_with(
     heartbeat: Duration,
     clock: Clock,
     f: impl FnOnce(&mut Config),
@@ -91,16 +91,20 @@ async fn dispatcher_with(
 
 /// What a fake hub saw and how it answers.
 #[derive(Debug, Default)]
-struct Hub {
-    name: String,
+pub(crate) struct Hub {
+    pub(crate) name: String,
     /// Request bodies received.
-    bodies: Mutex<Vec<Bytes>>,
+    pub(crate) bodies: Mutex<Vec<Bytes>>,
     /// Answer 503 instead of serving.
-    unavailable: bool,
+    pub(crate) unavailable: bool,
     /// Answer 429 with `Retry-After: 7` instead of serving.
-    limited: bool,
+    pub(crate) limited: bool,
     /// A streamed answer holds its remaining events until this is notified.
-    release: Notify,
+    pub(crate) release: Notify,
+    /// The API key it demands (`Authorization: Bearer`); 401 without it.
+    pub(crate) key: Option<&'static str>,
+    /// `Authorization` headers received.
+    pub(crate) authorizations: Mutex<Vec<Option<String>>>,
 }
 
 /// The events a fake hub streams: three content chunks, a usage chunk, [DONE].
@@ -138,8 +142,25 @@ impl http_body::Body for ChannelBody {
     }
 }
 
-async fn completions(State(hub): State<Arc<Hub>>, body: Bytes) -> Response {
+pub(crate) async fn completions(
+    State(hub): State<Arc<Hub>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     hub.bodies.lock().expect("lock").push(body.clone());
+    let auth = headers
+        .get("authorization")
+        .map(|v| v.to_str().expect("ascii").to_owned());
+    hub.authorizations.lock().expect("lock").push(auth.clone());
+    if let Some(key) = hub.key
+        && auth.as_deref() != Some(format!("Bearer {key}").as_str())
+    {
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(serde_json::json!({ "error": { "message": "Incorrect API key provided", "type": "invalid_request_error", "code": "invalid_api_key", "param": null } })),
+        )
+            .into_response();
+    }
     if hub.unavailable {
         return (StatusCode::SERVICE_UNAVAILABLE, "overloaded").into_response();
     }
@@ -190,7 +211,7 @@ async fn fake_hub(name: &str, unavailable: bool) -> (Arc<Hub>, SocketAddr) {
 }
 
 /// Serves `hub` on a loopback port.
-async fn serve_hub(hub: Hub) -> (Arc<Hub>, SocketAddr) {
+pub(crate) async fn serve_hub(hub: Hub) -> (Arc<Hub>, SocketAddr) {
     let hub = Arc::new(hub);
     let router = Router::new()
         .route("/v1/chat/completions", post(completions))
@@ -223,7 +244,7 @@ async fn dropping_hub() -> (Arc<AtomicU64>, SocketAddr) {
     (n, addr)
 }
 
-async fn send(
+pub(crate) async fn send(
     c: &TestClient,
     method: &str,
     url: String,
@@ -246,7 +267,7 @@ async fn send(
         .expect("the dispatcher answers")
 }
 
-async fn json_of(
+pub(crate) async fn json_of(
     r: hyper::Response<hyper::body::Incoming>,
 ) -> (StatusCode, HeaderMap, serde_json::Value) {
     let status = r.status();
@@ -259,7 +280,7 @@ async fn json_of(
 }
 
 /// Registers a hub (admin token) and returns its token.
-async fn register(
+pub(crate) async fn register(
     c: &TestClient,
     d: SocketAddr,
     name: &str,
@@ -287,7 +308,12 @@ async fn register(
 }
 
 /// A hub's heartbeat (telemetry, its own token), reporting its tariff from [`TARIFFS`].
-async fn heartbeat(c: &TestClient, d: SocketAddr, name: &str, token: &str) -> StatusCode {
+pub(crate) async fn heartbeat(
+    c: &TestClient,
+    d: SocketAddr,
+    name: &str,
+    token: &str,
+) -> StatusCode {
     let tariff = TARIFFS.iter().find(|t| t.0 == name).map_or(0.5, |t| t.1);
     let body = serde_json::json!({
         "up": true, "queue_depth": 0, "free_replicas": 4, "tariff_yuan_per_kwh": tariff, "green_fraction": 0.0
@@ -312,11 +338,11 @@ const TARIFFS: [(&str, f64); 4] = [
     ("dropper", 0.1),
 ];
 
-const SHANGHAI: (f64, f64) = (31.23, 121.47);
-const GANSU: (f64, f64) = (35.73, 107.64);
+pub(crate) const SHANGHAI: (f64, f64) = (31.23, 121.47);
+pub(crate) const GANSU: (f64, f64) = (35.73, 107.64);
 const GUIZHOU: (f64, f64) = (26.65, 106.63);
 
-fn chat(stream: bool) -> String {
+pub(crate) fn chat(stream: bool) -> String {
     serde_json::json!({
         "model": "deepseek-v3",
         "messages": [{ "role": "user", "content": "Where is power cheap right now?" }],
@@ -327,7 +353,10 @@ fn chat(stream: bool) -> String {
 }
 
 /// Waits for the ledger to hold `n` served requests (they are written when a body ends).
-async fn ledger_rows(st: &AppState, n: usize) -> Vec<tokengrid_serve::store::RequestRow> {
+pub(crate) async fn ledger_rows(
+    st: &AppState,
+    n: usize,
+) -> Vec<tokengrid_serve::store::RequestRow> {
     for _ in 0..100 {
         st.flush_served().await;
         let rows = st.ledger.requests(100).await.expect("requests");

@@ -191,6 +191,10 @@ struct ServeArgs {
     /// [default: Shanghai, 31.23,121.47].
     #[arg(long, env = "TOKENGRID_ORIGIN", value_parser = tokengrid_serve::proxy::parse_lat_lon)]
     origin: Option<(f64, f64)>,
+    /// Extra certificate authorities (a PEM file) trusted for https hubs, beside the
+    /// platform's (for hubs behind a private CA).
+    #[arg(long, env = "TOKENGRID_HUB_CA_FILE")]
+    hub_ca_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

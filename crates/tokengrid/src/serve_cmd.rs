@@ -19,6 +19,13 @@ pub(crate) fn serve(a: ServeArgs) -> Result<(), Failure> {
         )));
     }
     tokengrid_sched::Policy::named(&a.policy).map_err(|e| Failure::Input(format!("error: {e}")))?;
+    // The secret that seals hub API keys in the ledger: optional, but when given it must be
+    // strong (it is read from the environment only, never from a flag that `ps` would show).
+    let sealer = tokengrid_serve::secrets::Sealer::from_env()
+        .map_err(|e| Failure::Input(format!("error: {e}")))?;
+    // Checked here too so a bad CA file is an input error (exit 2), not a startup failure.
+    tokengrid_serve::proxy::tls_config(a.hub_ca_file.as_deref())
+        .map_err(|e| Failure::Input(format!("error: {e}")))?;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -42,6 +49,8 @@ pub(crate) fn serve(a: ServeArgs) -> Result<(), Failure> {
         config.heartbeat_timeout = a.heartbeat_timeout;
         config.first_byte_timeout = a.first_byte_timeout;
         config.stream_idle_timeout = a.stream_idle_timeout;
+        config.sealer = sealer;
+        config.hub_ca_file = a.hub_ca_file.clone();
         if let Some(o) = a.origin {
             config.origin = o;
         }

@@ -510,6 +510,71 @@ fn the_database_password_never_reaches_the_log() {
     assert!(log.contains(&format!("{user}:***@")), "{log}");
 }
 
+/// Secrets the dispatcher handles (its sealing secret, the admin token, a hub's API key as
+/// registered and as changed) appear in no log line, at the most verbose level, through
+/// registration, a failed forward, a change and a listing.
+#[test]
+fn no_secret_reaches_the_log() {
+    const SEALING: &str = "sealing-secret-0123456789abcdef-0123";
+    const KEYS: [&str; 2] = ["sk-hub-key-in-log-test-1", "sk-hub-key-in-log-test-2"];
+    let dir = std::env::temp_dir().join(format!("tokengrid-logscan-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let db = format!("sqlite://{}", dir.join("l.db").display());
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tokengrid"))
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--db",
+            &db,
+        ])
+        .env("TOKENGRID_ADMIN_TOKEN", ADMIN)
+        .env("TOKENGRID_SECRET_KEY", SEALING)
+        .env("RUST_LOG", "trace")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while http(port, "GET", "/healthz", None).is_none() {
+        assert!(Instant::now() < deadline, "the dispatcher did not come up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let hub = format!(
+        r#"{{"name":"gansu","endpoint":"http://127.0.0.1:9","lat":35.7,"lon":107.6,"models":["deepseek-v3"],"accelerators":{{"H800-SXM":32}},"tariff_yuan_per_kwh":0.3,"pue":1.2,"api_key":"{}"}}"#,
+        KEYS[0]
+    );
+    let registered = http_as(port, "POST", "/v1/hubs", Some(ADMIN), Some(&hub));
+    assert_eq!(
+        registered.as_ref().map(|r| r.0),
+        Some(201),
+        "{registered:?}"
+    );
+    let chat = r#"{"model":"deepseek-v3","messages":[{"role":"user","content":"hi"}]}"#;
+    let forwarded = http(port, "POST", "/v1/chat/completions", Some(chat));
+    assert_eq!(forwarded.as_ref().map(|r| r.0), Some(502), "{forwarded:?}");
+    let change = format!(r#"{{"api_key":"{}"}}"#, KEYS[1]);
+    let changed = http_as(port, "PATCH", "/v1/hubs/gansu", Some(ADMIN), Some(&change));
+    assert_eq!(changed.as_ref().map(|r| r.0), Some(200), "{changed:?}");
+    let listed = http(port, "GET", "/v1/hubs", None).expect("listing");
+    let _ = child.kill();
+    let mut log = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut log)
+        .expect("read");
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(log.contains("hub registered"), "{log}");
+    for secret in [SEALING, ADMIN, KEYS[0], KEYS[1]] {
+        assert!(!log.contains(secret), "{secret} in the log: {log}");
+        assert!(!listed.1.contains(secret), "{secret} listed: {}", listed.1);
+    }
+}
+
 /// The official OpenAI Python SDK drives the dispatcher (a Python interpreter with the `openai`
 /// package: `TOKENGRID_OPENAI_PYTHON`, which `.ci/run` provides from a pinned virtualenv).
 #[test]

@@ -10,9 +10,10 @@ use axum::response::IntoResponse;
 
 use crate::auth::{bearer, hash_token, new_token};
 use crate::error::ApiError;
+use crate::secrets::{MIN_SECRET_CHARS, SECRET_KEY_ENV, Secret};
 use crate::state::AppState;
 use crate::store::HubRow;
-use crate::view::LiveHub;
+use crate::view::{HubAuth, LiveHub};
 use crate::wire::{HubCreated, HubListing, HubSpec, TakeQuery, TakenJob, Telemetry};
 
 /// The request carries the admin token: 401 without a bearer token, 403 with another.
@@ -24,6 +25,18 @@ fn require_admin(st: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
+/// A hub's API key sealed for the ledger; refused when this dispatcher has no secret to seal
+/// it with (it is never stored in clear).
+fn seal_key(st: &AppState, hub: &str, key: Option<&Secret>) -> Result<Option<String>, ApiError> {
+    let Some(key) = key else { return Ok(None) };
+    let Some(sealer) = &st.config.sealer else {
+        return Err(ApiError::BadRequest(format!(
+            "this dispatcher cannot store hub API keys: start it with {SECRET_KEY_ENV} set (at least {MIN_SECRET_CHARS} characters, e.g. from `openssl rand -hex 32`; replicas sharing a ledger need the same one)"
+        )));
+    };
+    Ok(Some(sealer.seal(hub, key)))
+}
+
 pub(super) async fn register(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -32,11 +45,13 @@ pub(super) async fn register(
     require_admin(&st, &headers)?;
     let Json(spec) = body?;
     spec.check().map_err(ApiError::BadRequest)?;
+    let api_key_sealed = seal_key(&st, &spec.name, spec.api_key.as_ref())?;
     let hub_token = new_token();
     let row = HubRow {
         name: spec.name.clone(),
         spec: serde_json::to_string(&spec).map_err(|e| ApiError::Internal(e.to_string()))?,
         token_hash: hash_token(&hub_token),
+        api_key_sealed,
     };
     if !st.ledger.insert_hub(&row, st.now_ms()).await? {
         return Err(ApiError::Conflict(format!(
@@ -45,12 +60,18 @@ pub(super) async fn register(
         )));
     }
     let name = spec.name.clone();
+    let auth = spec
+        .api_key
+        .as_ref()
+        .and_then(HubAuth::bearer)
+        .unwrap_or_default();
     st.update_registry(|r| {
         r.hubs.push(LiveHub {
             spec,
             token_hash: row.token_hash,
             telemetry: None,
             last_seen_ms: st.now_ms(),
+            auth,
         });
         r.index_models();
     });
@@ -99,6 +120,17 @@ pub(super) async fn update(
             "no hub \"{name}\" is registered"
         )));
     };
+    // The key is kept apart from the registration: a string replaces it, null removes it.
+    let key_change = match patch.get("api_key") {
+        None => None,
+        Some(serde_json::Value::Null) => Some(None),
+        Some(serde_json::Value::String(k)) => Some(Some(Secret::new(k.clone()))),
+        Some(_) => {
+            return Err(ApiError::BadRequest(
+                "api_key must be a string (or null to remove it)".into(),
+            ));
+        }
+    };
     let mut merged =
         serde_json::to_value(&current).map_err(|e| ApiError::Internal(e.to_string()))?;
     if let serde_json::Value::Object(m) = &mut merged {
@@ -114,14 +146,24 @@ pub(super) async fn update(
         .map_err(|e| ApiError::BadRequest(format!("invalid hub fields: {e}")))?;
     spec.check().map_err(ApiError::BadRequest)?;
     let json = serde_json::to_string(&spec).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let sealed = match &key_change {
+        Some(key) => Some(seal_key(&st, &name, key.as_ref())?),
+        None => None,
+    };
     if !st.ledger.update_hub_spec(&name, &json).await? {
         return Err(ApiError::NotFound(format!(
             "no hub \"{name}\" is registered"
         )));
     }
+    if let Some(sealed) = &sealed {
+        st.ledger.set_hub_api_key(&name, sealed.as_deref()).await?;
+    }
     st.update_registry(|r| {
         if let Some(h) = r.hubs.iter_mut().find(|h| h.spec.name == name) {
             h.spec = spec.clone();
+            if let Some(key) = &key_change {
+                h.auth = key.as_ref().and_then(HubAuth::bearer).unwrap_or_default();
+            }
         }
         r.index_models();
     });
