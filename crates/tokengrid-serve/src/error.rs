@@ -31,6 +31,20 @@ pub enum ApiError {
     /// Credentials that do not grant this.
     #[error("this token may not do that")]
     Forbidden,
+    /// A client API key that is needed, unknown or revoked (OpenAI's `invalid_api_key`).
+    #[error("{0}")]
+    InvalidApiKey(String),
+    /// A client key that does not grant this model.
+    #[error("{0}")]
+    ModelNotAllowed(String),
+    /// A client key over its rate: try again after `retry_after_s`.
+    #[error("{message}")]
+    RateLimited {
+        /// What was exceeded.
+        message: String,
+        /// When to try again, s.
+        retry_after_s: u64,
+    },
     /// Nothing there.
     #[error("{0}")]
     NotFound(String),
@@ -70,6 +84,9 @@ impl ApiError {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::InvalidApiKey(_) => (StatusCode::UNAUTHORIZED, "invalid_api_key"),
+            ApiError::ModelNotAllowed(_) => (StatusCode::FORBIDDEN, "model_not_allowed"),
+            ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limit_exceeded"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
@@ -94,17 +111,20 @@ impl IntoResponse for ApiError {
             code,
             message: self.to_string(),
         };
-        with_retry_after(status, (status, Json(body)).into_response())
+        with_retry_after(&self, (status, Json(body)).into_response())
     }
 }
 
-/// A 503 says when to try again.
-fn with_retry_after(status: StatusCode, mut r: Response) -> Response {
-    if status == StatusCode::SERVICE_UNAVAILABLE {
-        r.headers_mut().insert(
-            header::RETRY_AFTER,
-            header::HeaderValue::from(RETRY_AFTER_S),
-        );
+/// A 503 or 429 says when to try again.
+fn with_retry_after(e: &ApiError, mut r: Response) -> Response {
+    let after = match e {
+        ApiError::RateLimited { retry_after_s, .. } => Some(*retry_after_s),
+        _ if e.status() == StatusCode::SERVICE_UNAVAILABLE => Some(u64::from(RETRY_AFTER_S)),
+        _ => None,
+    };
+    if let Some(s) = after {
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(s));
     }
     r
 }
@@ -151,7 +171,7 @@ impl IntoResponse for OpenAiError {
                 param: None,
             },
         };
-        with_retry_after(status, (status, Json(body)).into_response())
+        with_retry_after(&self.0, (status, Json(body)).into_response())
     }
 }
 

@@ -83,7 +83,11 @@ fn decide(
     req: &JobRequest,
     created_ms: i64,
 ) -> Option<(String, i64)> {
-    let view = st.view();
+    let mut view = st.view();
+    if let Some(allowed) = &req.residency {
+        // Hubs the job's data may not go to are out of its view.
+        view.mark_down(|name| !allowed.iter().any(|a| a == name));
+    }
     let deadline = humantime::parse_duration(&req.deadline).ok()?.as_secs_f64();
     // The view's clock is "now" = 0 s; the deadline counts from submission.
     let elapsed = (view.now_ms() - created_ms).max(0) as f64 / 1e3;

@@ -24,6 +24,7 @@
 #![warn(missing_docs)]
 
 mod auth;
+mod clients;
 mod clock;
 mod cooling;
 mod error;

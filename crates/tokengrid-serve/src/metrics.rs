@@ -87,6 +87,19 @@ pub struct HubCounters {
     pub cost: f64,
 }
 
+/// What one client key has used and been refused.
+#[derive(Debug, Default, Clone)]
+pub struct ClientCounters {
+    /// Requests answered by a hub.
+    pub requests: u64,
+    /// Prompt tokens served (from the responses' usage, or estimated).
+    pub prompt_tokens: u64,
+    /// Output tokens served.
+    pub output_tokens: u64,
+    /// Requests refused before any hub saw them, by reason (`rate`, `model`, `too_large`).
+    pub rejected: BTreeMap<&'static str, u64>,
+}
+
 /// The dispatcher's metrics.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -97,6 +110,7 @@ pub struct Metrics {
     /// Time from a proxied request's arrival to the end of the hub's response body.
     pub proxy_total: Histogram,
     hubs: Mutex<BTreeMap<String, HubCounters>>,
+    clients: Mutex<BTreeMap<String, ClientCounters>>,
 }
 
 impl Metrics {
@@ -110,6 +124,26 @@ impl Metrics {
             Some(c) => f(c),
             None => f(hubs.entry(hub.to_owned()).or_default()),
         }
+    }
+
+    /// Changes client key `id`'s counters.
+    pub fn client(&self, id: &str, f: impl FnOnce(&mut ClientCounters)) {
+        let mut clients = self
+            .clients
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match clients.get_mut(id) {
+            Some(c) => f(c),
+            None => f(clients.entry(id.to_owned()).or_default()),
+        }
+    }
+
+    /// A copy of every client key's counters.
+    pub fn clients(&self) -> BTreeMap<String, ClientCounters> {
+        self.clients
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// A copy of every hub's counters.
@@ -201,6 +235,47 @@ impl Metrics {
         );
         for (h, c) in &hubs {
             let _ = writeln!(out, "tokengrid_cost_yuan_total{{hub=\"{h}\"}} {}", c.cost);
+        }
+        let clients = self.clients();
+        counter(
+            out,
+            "tokengrid_client_requests_total",
+            "Requests a hub answered, by client API key id.",
+            "counter",
+        );
+        for (k, c) in &clients {
+            let _ = writeln!(
+                out,
+                "tokengrid_client_requests_total{{key=\"{k}\"}} {}",
+                c.requests
+            );
+        }
+        counter(
+            out,
+            "tokengrid_client_tokens_total",
+            "Tokens served, by client API key id and kind.",
+            "counter",
+        );
+        for (k, c) in &clients {
+            let _ = writeln!(
+                out,
+                "tokengrid_client_tokens_total{{key=\"{k}\",kind=\"prompt\"}} {}\ntokengrid_client_tokens_total{{key=\"{k}\",kind=\"output\"}} {}",
+                c.prompt_tokens, c.output_tokens
+            );
+        }
+        counter(
+            out,
+            "tokengrid_client_rejected_total",
+            "Requests refused before any hub saw them, by client API key id and reason.",
+            "counter",
+        );
+        for (k, c) in &clients {
+            for (reason, n) in &c.rejected {
+                let _ = writeln!(
+                    out,
+                    "tokengrid_client_rejected_total{{key=\"{k}\",reason=\"{reason}\"}} {n}"
+                );
+            }
         }
         for (name, help, h) in [
             (

@@ -26,6 +26,7 @@ use tokengrid_energy::JOULES_PER_KWH;
 use tokengrid_sched::estimate::facility_kwh;
 use tokengrid_sched::{ClusterView, Decision, Explanation, ModelSnapshot, Reason};
 
+use crate::clients::Caller;
 use crate::error::ApiError;
 use crate::state::{AppState, Question};
 use crate::store::RequestRow;
@@ -192,6 +193,8 @@ struct Finish {
     pue: f64,
     tariff: f64,
     arrived: Instant,
+    /// The client key's id, when one was used.
+    client_key: Option<String>,
 }
 
 /// Finds `usage` in a response as it streams by: in each `data:` line of server-sent events,
@@ -294,6 +297,13 @@ impl Tee {
             c.energy_j += energy_j;
             c.cost += cost;
         });
+        if let Some(k) = &f.client_key {
+            f.st.metrics.client(k, |c| {
+                c.requests += 1;
+                c.prompt_tokens += prompt;
+                c.output_tokens += output;
+            });
+        }
         let row = RequestRow {
             hub: f.hub,
             model: f.model,
@@ -306,6 +316,7 @@ impl Tee {
             usage_reported: usage.is_some(),
             complete,
             latency_ms: elapsed.as_secs_f64() * 1e3,
+            client_key: f.client_key,
         };
         f.st.record_served(row);
     }
@@ -382,8 +393,16 @@ pub async fn forward(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let arrived = Instant::now();
+    let caller = st.caller(&headers).await?;
     let req = parse(api, &body).map_err(ApiError::BadRequest)?;
-    let answer = route(&st, api, &headers, body, &req, arrived).await;
+    admit(
+        &st,
+        &caller,
+        &req.model,
+        req.prompt_tokens,
+        req.output_tokens,
+    )?;
+    let answer = route(&st, api, &headers, body, &req, &caller, arrived).await;
     if let Err(e @ (ApiError::NotFound(_) | ApiError::Unavailable(_) | ApiError::BadGateway(_))) =
         &answer
     {
@@ -399,9 +418,37 @@ pub async fn forward(
             usage_reported: false,
             complete: true,
             latency_ms: arrived.elapsed().as_secs_f64() * 1e3,
+            client_key: caller.key_id().map(str::to_owned),
         });
     }
     answer
+}
+
+/// Whether `caller` may send a request for `model` of this size now: its key's models and
+/// rates (refusals counted by key and reason).
+pub(crate) fn admit(
+    st: &AppState,
+    caller: &Caller,
+    model: &str,
+    prompt_tokens: u32,
+    output_tokens: u32,
+) -> Result<(), ApiError> {
+    let Caller::Key(key) = caller else {
+        return Ok(());
+    };
+    let refused = |reason: &'static str| {
+        st.metrics
+            .client(&key.id, |c| *c.rejected.entry(reason).or_default() += 1);
+    };
+    caller.may_use(model).inspect_err(|_| refused("model"))?;
+    let tokens = u64::from(prompt_tokens) + u64::from(output_tokens);
+    st.clients.admit(key, tokens, st.now_ms()).inspect_err(|e| {
+        refused(if matches!(e, ApiError::RateLimited { .. }) {
+            "rate"
+        } else {
+            "too_large"
+        })
+    })
 }
 
 async fn route(
@@ -410,6 +457,7 @@ async fn route(
     headers: &HeaderMap,
     body: Bytes,
     req: &Parsed,
+    caller: &Caller,
     arrived: Instant,
 ) -> Result<Response, ApiError> {
     let st = st.clone();
@@ -423,6 +471,7 @@ async fn route(
         output_tokens: req.output_tokens,
         ttft_slo_ms,
         e2e_slo_ms,
+        residency: caller.residency(),
     })?;
     let (view, model) = (&answer.view, answer.model);
     let (decision, ex) = (&answer.decision, &answer.explanation);
@@ -478,7 +527,12 @@ async fn route(
             {
                 Ok(Ok(resp)) if !fails_over(resp.status()) => {
                     st.cooling.answered(&name);
-                    return Ok(respond(&st, view, h, model, req, resp, arrived));
+                    let asked = Asked {
+                        req,
+                        caller,
+                        arrived,
+                    };
+                    return Ok(respond(&st, view, h, model, resp, asked));
                 }
                 Ok(Ok(resp)) => {
                     let asked = crate::cooling::retry_after_s(resp.headers());
@@ -516,15 +570,27 @@ fn fails_over(status: axum::http::StatusCode) -> bool {
         || status == axum::http::StatusCode::REQUEST_TIMEOUT
 }
 
+/// A request on its way: what was asked, by whom, since when.
+#[derive(Debug, Clone, Copy)]
+struct Asked<'a> {
+    req: &'a Parsed,
+    caller: &'a Caller,
+    arrived: Instant,
+}
+
 fn respond(
     st: &Arc<AppState>,
     view: &crate::view::LiveView,
     h: HubId,
     model: tokengrid_core::ModelId,
-    req: &Parsed,
     resp: hyper::Response<Incoming>,
-    arrived: Instant,
+    asked: Asked<'_>,
 ) -> Response {
+    let Asked {
+        req,
+        caller,
+        arrived,
+    } = asked;
     st.metrics.proxy_first_byte.observe(arrived.elapsed());
     let (parts, incoming) = resp.into_parts();
     let sse = parts
@@ -553,6 +619,7 @@ fn respond(
             pue: snap.pue,
             tariff: snap.tariff_now,
             arrived,
+            client_key: caller.key_id().map(str::to_owned),
         }),
         idle: st.config.stream_idle_timeout,
         idle_timer: Box::pin(tokio::time::sleep(st.config.stream_idle_timeout)),

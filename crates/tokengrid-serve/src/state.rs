@@ -6,9 +6,13 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use tokengrid_sched::{Decision, Explanation, InferenceRequest, Origin, Policy, Scheduler, Work};
+use tokengrid_core::HubId;
+use tokengrid_sched::{
+    ClusterView, Decision, Explanation, HubSet, InferenceRequest, Origin, Policy, Scheduler, Work,
+};
 
 use crate::auth::{hash_token, new_token};
+use crate::clients::{Caller, ClientKey};
 use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
@@ -47,6 +51,8 @@ pub struct Config {
     pub sealer: Option<crate::secrets::Sealer>,
     /// Extra certificate authorities (PEM) trusted for https hubs, beside the platform's.
     pub hub_ca_file: Option<std::path::PathBuf>,
+    /// The OpenAI routes need a client key (or the admin token) even before any key exists.
+    pub require_client_keys: bool,
 }
 
 impl Config {
@@ -64,6 +70,7 @@ impl Config {
             clock: Clock::system(),
             sealer: None,
             hub_ca_file: None,
+            require_client_keys: false,
         }
     }
 }
@@ -95,6 +102,8 @@ pub struct AppState {
     pub replica: String,
     /// Hubs left out of decisions for a while after failing.
     pub(crate) cooling: crate::cooling::Cooling,
+    /// Client API keys and their rate buckets.
+    pub(crate) clients: crate::clients::Clients,
 }
 
 impl AppState {
@@ -122,6 +131,7 @@ impl AppState {
             last_refresh_ms: tokio::sync::Mutex::new(0),
             replica: new_token()[..12].to_owned(),
             cooling: crate::cooling::Cooling::default(),
+            clients: crate::clients::Clients::default(),
         });
         st.refresh().await?;
         Ok(st)
@@ -165,6 +175,9 @@ impl AppState {
     /// Catches up with the ledger: hubs registered and heartbeats received by other replicas
     /// sharing it (each replica does this every second).
     pub async fn refresh(&self) -> Result<(), ApiError> {
+        let keys = self.ledger.keys().await?;
+        self.clients
+            .set(keys.iter().filter_map(ClientKey::from_row).collect());
         let stored = self.ledger.hub_states().await?;
         let names: std::collections::BTreeSet<String> =
             stored.iter().map(|s| s.row.name.clone()).collect();
@@ -325,6 +338,8 @@ pub(crate) struct Question<'a> {
     pub(crate) output_tokens: u32,
     pub(crate) ttft_slo_ms: Option<f64>,
     pub(crate) e2e_slo_ms: Option<f64>,
+    /// The hubs the request's data may go to (`None`: any).
+    pub(crate) residency: Option<&'a [String]>,
 }
 
 /// The policy's answer with what it was decided on.
@@ -347,6 +362,13 @@ impl AppState {
                 q.model
             )));
         };
+        let residency = q.residency.map(|names| {
+            let ids: Vec<HubId> = (0..u32::try_from(view.hub_count()).unwrap_or(u32::MAX))
+                .map(HubId)
+                .filter(|&h| names.iter().any(|n| n == view.hub_name(h)))
+                .collect();
+            HubSet::of(&ids)
+        });
         let work = Work::Inference(InferenceRequest {
             model,
             class: None,
@@ -358,7 +380,7 @@ impl AppState {
             output_tokens: q.output_tokens,
             ttft_slo_ms: q.ttft_slo_ms,
             e2e_slo_ms: q.e2e_slo_ms,
-            residency: None,
+            residency: residency.as_ref(),
             draw: 0.5,
         });
         let (decision, explanation) = self.with_scheduler(|s| s.explain(&view, &work))?;
@@ -409,5 +431,59 @@ impl AppState {
         }
         self.refresh_on_demand().await?;
         Ok(find(self))
+    }
+}
+
+impl AppState {
+    /// Who is calling an OpenAI route: the admin token, a client key, or (while no key exists
+    /// and none is required) anyone. 401 `invalid_api_key` for a missing, unknown or revoked key
+    /// where one is needed.
+    pub(crate) async fn caller(&self, headers: &axum::http::HeaderMap) -> Result<Caller, ApiError> {
+        let required = self.config.require_client_keys || self.clients.any();
+        let Ok(token) = crate::auth::bearer(headers) else {
+            return if required {
+                Err(ApiError::InvalidApiKey(
+                    "this dispatcher needs an API key: send Authorization: Bearer <key> (an admin makes one with POST /v1/keys)".into(),
+                ))
+            } else {
+                Ok(Caller::Anyone)
+            };
+        };
+        let hash = hash_token(token);
+        if hash == self.admin_hash {
+            return Ok(Caller::Admin);
+        }
+        let mut found = self.clients.find(&hash);
+        if found.is_none() && required {
+            // A key made through another replica sharing the ledger.
+            self.refresh_on_demand().await?;
+            found = self.clients.find(&hash);
+        }
+        match found {
+            Some(k) if k.revoked => Err(ApiError::InvalidApiKey(format!(
+                "API key \"{}\" was revoked",
+                k.id
+            ))),
+            Some(k) => Ok(Caller::Key(k)),
+            // Clients such as OpenAI's SDKs always send some key: while none is needed, an
+            // unknown one is ignored.
+            None if !required => Ok(Caller::Anyone),
+            None => Err(ApiError::InvalidApiKey("unknown API key".into())),
+        }
+    }
+
+    /// [`AppState::caller`] where a caller must be someone (job submission): the admin token
+    /// or a valid client key, whether or not keys are required elsewhere.
+    pub(crate) async fn known_caller(
+        &self,
+        headers: &axum::http::HeaderMap,
+    ) -> Result<Caller, ApiError> {
+        match self.caller(headers).await? {
+            Caller::Anyone => Err(ApiError::InvalidApiKey(
+                "submitting jobs needs a client API key or the admin token (Authorization: Bearer)"
+                    .into(),
+            )),
+            c => Ok(c),
+        }
     }
 }

@@ -167,6 +167,10 @@ pub struct JobRequest {
     pub compute_hours: Option<f64>,
     /// Deadline, humantime from submission ("8h").
     pub deadline: String,
+    /// The hubs it may run at (data residency) [default: any; a client key's residency
+    /// narrows it further].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub residency: Option<Vec<String>>,
 }
 
 /// What a hub pushes (`PUT /v1/hubs/{name}/telemetry`).
@@ -323,6 +327,85 @@ pub struct HubCreated {
     pub name: String,
     /// Its bearer token for telemetry and job handover.
     pub token: String,
+}
+
+/// A client API key's grant (`POST /v1/keys`): what it may use and how fast. Absent fields
+/// grant without limit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeySpec {
+    /// What or whom it is for (shown in listings and metrics).
+    pub name: String,
+    /// Models it may use [default: any].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub models: Option<Vec<String>>,
+    /// Requests per minute (a token bucket: bursts up to this, refilled evenly).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_per_minute: Option<u32>,
+    /// Tokens per minute, counted at admission as the prompt estimate plus `max_tokens`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_per_minute: Option<u64>,
+    /// Hubs its requests' data may go to (as the simulator's residency) [default: any].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub residency: Option<Vec<String>>,
+}
+
+impl KeySpec {
+    /// Checks the grant; the message says what is wrong.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        if self.name.trim().is_empty()
+            || self.name.chars().count() > 128
+            || self.name.chars().any(char::is_control)
+        {
+            return Err("name must be 1-128 characters without control characters".into());
+        }
+        if let Some(m) = &self.models
+            && (m.is_empty() || m.iter().any(String::is_empty))
+        {
+            return Err("models must list at least one model (omit it to allow any)".into());
+        }
+        if self.requests_per_minute == Some(0) || self.tokens_per_minute == Some(0) {
+            return Err(
+                "requests_per_minute and tokens_per_minute must be > 0 (omit one for no limit)"
+                    .into(),
+            );
+        }
+        if let Some(r) = &self.residency
+            && (r.is_empty() || r.iter().any(String::is_empty))
+        {
+            return Err("residency must name at least one hub (omit it to allow any)".into());
+        }
+        Ok(())
+    }
+}
+
+/// Answer to `POST /v1/keys`: the secret, shown this once.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KeyCreated {
+    /// Public id (used to revoke it, in metrics and in the ledger).
+    pub id: String,
+    /// The secret to send as `Authorization: Bearer`; stored only as a hash.
+    pub key: String,
+    /// Its grant.
+    #[serde(flatten)]
+    pub spec: KeySpec,
+    /// When it was made, ms since the Unix epoch.
+    pub created_at_ms: i64,
+}
+
+/// One key in `GET /v1/keys` (never its secret).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KeyListing {
+    /// Public id.
+    pub id: String,
+    /// Its grant.
+    #[serde(flatten)]
+    pub spec: KeySpec,
+    /// When it was made, ms since the Unix epoch.
+    pub created_at_ms: i64,
+    /// When it was revoked, if it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoked_at_ms: Option<i64>,
 }
 
 /// One hub in `GET /v1/hubs`.

@@ -257,7 +257,7 @@ async fn dispatch_follows_the_policy() {
 async fn jobs_are_in_the_ledger_when_acknowledged() {
     let (st, app) = state().await;
     let body = serde_json::json!({ "kind": "batch", "model": "deepseek-v3", "tokens": 6500, "deadline": "8h" }).to_string();
-    let (s, v) = call(&app, Method::POST, "/v1/jobs", None, Some(body)).await;
+    let (s, v) = call(&app, Method::POST, "/v1/jobs", Some(ADMIN), Some(body)).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(v["state"], "queued");
     let id = v["id"].as_str().expect("id").to_owned();
@@ -280,7 +280,7 @@ async fn jobs_are_in_the_ledger_when_acknowledged() {
         (StatusCode::NOT_FOUND, &serde_json::json!("not_found"))
     );
     let training = serde_json::json!({ "kind": "training", "accelerators": 64, "compute_hours": 2.0, "deadline": "48h" }).to_string();
-    let (s, _) = call(&app, Method::POST, "/v1/jobs", None, Some(training)).await;
+    let (s, _) = call(&app, Method::POST, "/v1/jobs", Some(ADMIN), Some(training)).await;
     assert_eq!(s, StatusCode::CREATED);
 }
 
@@ -301,7 +301,7 @@ async fn bad_input_never_gets_a_5xx() {
         (Method::POST, "/v1/hubs", Some(ADMIN)),
         (Method::PUT, "/v1/hubs/east/telemetry", Some(token.as_str())),
         (Method::POST, "/v1/dispatch", None),
-        (Method::POST, "/v1/jobs", None),
+        (Method::POST, "/v1/jobs", Some(ADMIN)),
         (Method::GET, "/v1/jobs?state=queued&bogus=1", None),
         (Method::GET, "/v1/jobs/%00", None),
         (Method::POST, "/v1/chat/completions", None),
@@ -344,7 +344,14 @@ async fn bad_input_never_gets_a_5xx() {
         serde_json::json!({ "kind": "training", "accelerators": 8, "compute_hours": -1.0, "deadline": "1h" }),
     ];
     for b in bad {
-        let (s, v) = call(&app, Method::POST, "/v1/jobs", None, Some(b.to_string())).await;
+        let (s, v) = call(
+            &app,
+            Method::POST,
+            "/v1/jobs",
+            Some(ADMIN),
+            Some(b.to_string()),
+        )
+        .await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{b}: {v}");
         assert_eq!(v["code"], "bad_request");
     }
@@ -408,7 +415,7 @@ async fn a_silent_hub_leaves_rotation_and_its_jobs_move() {
     let west = register(&app, "west", 35.73, 107.63, 0.4).await;
     // A batch job due in 8 h goes to the cheaper west.
     let body = serde_json::json!({ "kind": "batch", "model": "deepseek-v3", "tokens": 6500, "deadline": "8h" }).to_string();
-    let (_, v) = call(&app, Method::POST, "/v1/jobs", None, Some(body)).await;
+    let (_, v) = call(&app, Method::POST, "/v1/jobs", Some(ADMIN), Some(body)).await;
     let id = v["id"].as_str().expect("id").to_owned();
     assert_eq!(
         tokengrid_serve::jobs::schedule_queued(&st, "cost-slo", 10)
@@ -496,7 +503,14 @@ async fn a_batch_job_waits_for_the_hubs_cheap_hours() {
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let job = serde_json::json!({ "kind": "batch", "model": "deepseek-v3", "tokens": 10000, "deadline": "30h" });
     let submit = || async {
-        let (s, v) = call(&app, Method::POST, "/v1/jobs", None, Some(job.to_string())).await;
+        let (s, v) = call(
+            &app,
+            Method::POST,
+            "/v1/jobs",
+            Some(ADMIN),
+            Some(job.to_string()),
+        )
+        .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
         v["id"].as_str().expect("id").to_owned()
     };

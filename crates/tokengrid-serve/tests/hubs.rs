@@ -15,7 +15,14 @@ async fn a_removed_hub_leaves_rotation_and_its_jobs_are_queued_again() {
     register(&app, "west", 35.73, 107.63, 0.4).await;
     // A batch job, scheduled by cost-slo at the cheaper west.
     let job = serde_json::json!({ "kind": "batch", "model": "deepseek-v3", "tokens": 1000, "deadline": "1h" });
-    let (s, v) = call(&app, Method::POST, "/v1/jobs", None, Some(job.to_string())).await;
+    let (s, v) = call(
+        &app,
+        Method::POST,
+        "/v1/jobs",
+        Some(ADMIN),
+        Some(job.to_string()),
+    )
+    .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let id = v["id"].as_str().expect("id").to_owned();
     tokengrid_serve::jobs::schedule_queued(&st, "cost-slo", 10)

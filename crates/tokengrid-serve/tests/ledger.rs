@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use tokengrid_serve::JobState;
-use tokengrid_serve::store::{HubRow, JobRow, Ledger, RequestRow};
+use tokengrid_serve::store::{HubRow, JobRow, KeyRow, Ledger, RequestRow};
 
 fn job(id: &str, created: i64) -> JobRow {
     JobRow {
@@ -259,9 +259,30 @@ async fn conformance(l: Ledger) {
         usage_reported: true,
         complete: false,
         latency_ms: 12.5,
+        client_key: Some("k1".into()),
     };
     l.record_request(&row).await.expect("record");
     assert_eq!(l.requests(10).await.expect("read"), vec![row]);
+
+    // Client keys: stored with their hash, revoked once.
+    let key = KeyRow {
+        id: "k1".into(),
+        name: "team a".into(),
+        secret_hash: "cd".into(),
+        spec: r#"{"name":"team a"}"#.into(),
+        created_at_ms: 9000,
+        revoked_at_ms: None,
+    };
+    l.insert_key(&key).await.expect("insert key");
+    assert_eq!(l.keys().await.expect("keys"), vec![key.clone()]);
+    assert!(l.revoke_key("k1", 9500).await.expect("revoke"));
+    assert!(!l.revoke_key("k1", 9600).await.expect("revoke again"));
+    assert!(!l.revoke_key("k2", 9600).await.expect("unknown"));
+    assert_eq!(
+        l.keys().await.expect("keys")[0].revoked_at_ms,
+        Some(9500),
+        "the first revocation stands"
+    );
 }
 
 #[tokio::test]

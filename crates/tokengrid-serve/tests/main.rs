@@ -3,6 +3,7 @@
 mod api;
 mod gateway;
 mod hubs;
+mod keys;
 mod ledger;
 mod openai;
 mod outage;

@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering;
 
 use tokengrid_serve::store::{Ledger, RequestRow};
 
-use crate::api::{call, dispatch_body, register, state, state_at};
+use crate::api::{ADMIN, call, dispatch_body, register, state, state_at};
 
 #[tokio::test]
 async fn with_the_ledger_gone_jobs_get_503_and_decisions_go_on() {
@@ -42,6 +42,7 @@ async fn with_the_ledger_gone_jobs_get_503_and_decisions_go_on() {
                 .method(Method::POST)
                 .uri("/v1/jobs")
                 .header("content-type", "application/json")
+                .header("authorization", format!("Bearer {ADMIN}"))
                 .body(Body::from(job.to_string()))
                 .expect("request"),
         )
@@ -109,6 +110,7 @@ async fn served_rows_wait_out_a_ledger_failure() {
         usage_reported: true,
         complete: true,
         latency_ms: 3.0,
+        client_key: None,
     });
     // A flush is answered after the failed attempt; the row is kept, counted as pending.
     st.flush_served().await;

@@ -201,7 +201,7 @@ pub(crate) async fn completions(
 }
 
 /// A fake hub serving the OpenAI endpoints on a loopback port.
-async fn fake_hub(name: &str, unavailable: bool) -> (Arc<Hub>, SocketAddr) {
+pub(crate) async fn fake_hub(name: &str, unavailable: bool) -> (Arc<Hub>, SocketAddr) {
     serve_hub(Hub {
         name: name.to_owned(),
         unavailable,
@@ -760,7 +760,7 @@ async fn a_hub_that_stops_heartbeating_leaves_rotation_and_its_jobs_move() {
         &c,
         "POST",
         format!("http://{d}/v1/jobs"),
-        None,
+        Some(ADMIN),
         &[],
         serde_json::json!({ "kind": "batch", "model": "deepseek-v3", "tokens": 100000, "deadline": "8h" }).to_string(),
     )

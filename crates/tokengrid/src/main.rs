@@ -195,6 +195,10 @@ struct ServeArgs {
     /// platform's (for hubs behind a private CA).
     #[arg(long, env = "TOKENGRID_HUB_CA_FILE")]
     hub_ca_file: Option<std::path::PathBuf>,
+    /// The OpenAI routes need a client API key (or the admin token) even before any key is
+    /// made (once one is made, they always do).
+    #[arg(long, env = "TOKENGRID_REQUIRE_CLIENT_KEYS")]
+    require_client_keys: bool,
 }
 
 #[derive(Debug, clap::Args)]

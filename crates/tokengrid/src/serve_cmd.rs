@@ -51,6 +51,7 @@ pub(crate) fn serve(a: ServeArgs) -> Result<(), Failure> {
         config.stream_idle_timeout = a.stream_idle_timeout;
         config.sealer = sealer;
         config.hub_ca_file = a.hub_ca_file.clone();
+        config.require_client_keys = a.require_client_keys;
         if let Some(o) = a.origin {
             config.origin = o;
         }

@@ -89,7 +89,8 @@ fn acknowledged_jobs_survive_kill_9() {
             "{{\"kind\": \"batch\", \"model\": \"deepseek-v3\", \"tokens\": {}, \"deadline\": \"8h\"}}",
             1000 + i
         );
-        let (status, resp) = http(port, "POST", "/v1/jobs", Some(&body)).expect("submit");
+        let (status, resp) =
+            http_as(port, "POST", "/v1/jobs", Some(ADMIN), Some(&body)).expect("submit");
         assert_eq!(status, 201, "{resp}");
         let v: serde_json::Value = serde_json::from_str(&resp).expect("json");
         ids.push(v["id"].as_str().expect("id").to_owned());
@@ -231,7 +232,7 @@ fn two_dispatchers_on_one_postgres_ledger_lose_no_job_and_hand_none_out_twice() 
                         "{{\"kind\":\"batch\",\"model\":\"deepseek-v3\",\"tokens\":{},\"deadline\":\"8h\"}}",
                         1000 + i
                     );
-                    let (status, resp) = http(port, "POST", "/v1/jobs", Some(&body)).expect("submit");
+                    let (status, resp) = http_as(port, "POST", "/v1/jobs", Some(ADMIN), Some(&body)).expect("submit");
                     assert_eq!(status, 201, "{resp}");
                     let v: serde_json::Value = serde_json::from_str(&resp).expect("json");
                     v["id"].as_str().expect("id").to_owned()

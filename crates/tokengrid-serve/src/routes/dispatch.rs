@@ -33,14 +33,20 @@ pub(super) async fn completions(
     Ok(forward(st, Api::Completions, headers, body?).await?)
 }
 
-/// `GET /v1/models`: the models the hubs in rotation serve (what chat front ends ask first).
-pub(super) async fn models(State(st): State<Arc<AppState>>) -> Json<ModelList> {
-    Json(ModelList {
+/// `GET /v1/models`: the models the hubs in rotation serve (what chat front ends ask first);
+/// for a client key, those it may use.
+pub(super) async fn models(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Json<ModelList>, OpenAiError> {
+    let caller = st.caller(&headers).await?;
+    Ok(Json(ModelList {
         object: "list",
         data: st
             .view()
             .models_in_rotation()
             .into_iter()
+            .filter(|m| caller.may_use(m).is_ok())
             .map(|id| ModelEntry {
                 id,
                 object: "model",
@@ -48,7 +54,7 @@ pub(super) async fn models(State(st): State<Arc<AppState>>) -> Json<ModelList> {
                 owned_by: "tokengrid",
             })
             .collect(),
-    })
+    }))
 }
 
 /// Unknown routes: 404 in JSON (in OpenAI's shape under `/v1/`, where OpenAI clients call).
@@ -76,10 +82,13 @@ pub(super) const OPENAI_ROUTES: [&str; 3] =
 
 pub(super) async fn dispatch(
     State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
     body: Result<Json<DispatchRequest>, JsonRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let started = Instant::now();
+    let caller = st.caller(&headers).await?;
     let Json(r) = body?;
+    caller.may_use(&r.model)?;
     if !(-90.0..=90.0).contains(&r.origin.lat) || !(-180.0..=180.0).contains(&r.origin.lon) {
         return Err(ApiError::BadRequest(
             "origin lat must be within -90..90 and lon within -180..180".into(),
@@ -97,6 +106,7 @@ pub(super) async fn dispatch(
         output_tokens: r.output_tokens,
         ttft_slo_ms: r.ttft_slo_ms,
         e2e_slo_ms: r.e2e_slo_ms,
+        residency: caller.residency(),
     })?;
     let (view, decision) = (&answer.view, &answer.decision);
     let name = |h: HubId| view.hub_name(h).to_owned();

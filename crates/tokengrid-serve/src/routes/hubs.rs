@@ -17,7 +17,7 @@ use crate::view::{HubAuth, LiveHub};
 use crate::wire::{HubCreated, HubListing, HubSpec, TakeQuery, TakenJob, Telemetry};
 
 /// The request carries the admin token: 401 without a bearer token, 403 with another.
-fn require_admin(st: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+pub(super) fn require_admin(st: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     if hash_token(bearer(headers)?) == st.admin_hash {
         Ok(())
     } else {

@@ -57,9 +57,37 @@ pub(super) async fn finish(
 
 pub(super) async fn submit(
     State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
     body: Result<Json<JobRequest>, JsonRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let Json(j) = body?;
+    let caller = st.known_caller(&headers).await?;
+    let Json(mut j) = body?;
+    if let Some(m) = &j.model {
+        caller.may_use(m)?;
+    }
+    // A key's residency narrows the job's own.
+    if let Some(allowed) = caller.residency() {
+        let narrowed: Vec<String> = match &j.residency {
+            Some(own) => own
+                .iter()
+                .filter(|h| allowed.contains(h))
+                .cloned()
+                .collect(),
+            None => allowed.to_vec(),
+        };
+        if narrowed.is_empty() {
+            return Err(ApiError::BadRequest(format!(
+                "the job's residency and the API key's ({}) share no hub",
+                allowed.join(", ")
+            )));
+        }
+        j.residency = Some(narrowed);
+    }
+    if j.residency.as_ref().is_some_and(Vec::is_empty) {
+        return Err(ApiError::BadRequest(
+            "residency must name at least one hub (omit it to allow any)".into(),
+        ));
+    }
     let deadline = humantime::parse_duration(&j.deadline).map_err(|e| {
         ApiError::BadRequest(format!(
             "deadline \"{}\" is not a duration: {e} (write e.g. \"8h\")",

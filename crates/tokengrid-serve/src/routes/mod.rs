@@ -3,6 +3,7 @@
 mod dispatch;
 mod hubs;
 mod jobs;
+mod keys;
 mod ops;
 
 use std::sync::Arc;
@@ -35,6 +36,8 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/v1/jobs/{id}", get(jobs::get))
         .route("/v1/jobs/{id}/state", put(jobs::finish))
         .route("/v1/models", get(dispatch::models))
+        .route("/v1/keys", post(keys::create).get(keys::list))
+        .route("/v1/keys/{id}", delete(keys::revoke))
         .merge(openai)
         .fallback(dispatch::not_found)
         .method_not_allowed_fallback(dispatch::method_not_allowed)

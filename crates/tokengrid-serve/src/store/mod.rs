@@ -84,6 +84,8 @@ pub struct RequestRow {
     pub complete: bool,
     /// From arrival to the end of the response, ms.
     pub latency_ms: f64,
+    /// The client key's id, when the request came with one.
+    pub client_key: Option<String>,
 }
 
 /// A registered hub as stored.
@@ -130,7 +132,10 @@ macro_rules! on {
 
 mod hubs;
 mod jobs;
+mod keys;
 mod requests;
+
+pub use keys::KeyRow;
 
 impl Ledger {
     /// Opens (creating and migrating) the ledger at `url`: `sqlite://FILE` or `postgres://...`.

@@ -12,8 +12,8 @@ impl Ledger {
 
     /// Records served requests in one transaction (one commit, one fsync, for the lot).
     pub async fn record_requests(&self, rows: &[RequestRow]) -> Result<(), StoreError> {
-        let sql = "INSERT INTO requests (hub, model, prompt_tokens, output_tokens, energy_j, cost, at_ms, status, usage_reported, complete, latency_ms) \
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+        let sql = "INSERT INTO requests (hub, model, prompt_tokens, output_tokens, energy_j, cost, at_ms, status, usage_reported, complete, latency_ms, client_key) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
         on!(self, |p| {
             let mut tx = p.begin().await?;
             for r in rows {
@@ -29,6 +29,7 @@ impl Ledger {
                     .bind(i64::from(r.usage_reported))
                     .bind(i64::from(r.complete))
                     .bind(r.latency_ms)
+                    .bind(&r.client_key)
                     .execute(&mut *tx)
                     .await?;
             }
@@ -39,7 +40,7 @@ impl Ledger {
 
     /// The latest `limit` served requests, newest first.
     pub async fn requests(&self, limit: i64) -> Result<Vec<RequestRow>, StoreError> {
-        let sql = "SELECT hub, model, prompt_tokens, output_tokens, energy_j, cost, at_ms, status, usage_reported, complete, latency_ms \
+        let sql = "SELECT hub, model, prompt_tokens, output_tokens, energy_j, cost, at_ms, status, usage_reported, complete, latency_ms, client_key \
                    FROM requests ORDER BY id DESC LIMIT $1";
         Ok(on!(self, |p| {
             let rows = sqlx::query(sql).bind(limit).fetch_all(p).await?;
@@ -57,6 +58,7 @@ impl Ledger {
                         usage_reported: r.try_get::<i64, _>("usage_reported")? != 0,
                         complete: r.try_get::<i64, _>("complete")? != 0,
                         latency_ms: r.try_get("latency_ms")?,
+                        client_key: r.try_get("client_key")?,
                     })
                 })
                 .collect::<Result<Vec<_>, sqlx::Error>>()?
