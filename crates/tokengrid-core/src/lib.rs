@@ -135,28 +135,61 @@ pub fn load(spec: &str) -> Result<Scenario, LoadError> {
 /// Parses scenario text into its raw form (syntax, key names, value types), without semantic
 /// validation.
 pub fn parse_raw(text: &str, file: &str) -> Result<raw::RawScenario, LoadError> {
+    parse_toml(text, file, SCENARIO_EXAMPLE).map_err(LoadError::Invalid)
+}
+
+/// Where scenario errors point for an example of every key.
+const SCENARIO_EXAMPLE: &str = "the canonical scenario: `tokengrid scenario show two-hubs`";
+
+/// Parses any TOML document tokengrid reads into `T`, with errors located as a scenario's are
+/// (file:line:column, the key, the closest known key); `example` names where a user finds
+/// every key (e.g. "the example in docs/serve.md").
+pub fn parse_toml<T: serde::de::DeserializeOwned>(
+    text: &str,
+    file: &str,
+    example: &str,
+) -> Result<T, Diagnostics> {
     let loc = diag::Locator::new(file, text);
     if let Err(e) = toml::de::DeTable::parse(text) {
         let at = e.span().map_or(0, |s| s.start);
-        return Err(LoadError::Invalid(Diagnostics(vec![loc.at_offset(
+        return Err(Diagnostics(vec![loc.at_offset(
             at,
             &KeyPath::root(),
             String::new(),
             format!("TOML syntax error: {}", first_line(e.message())),
-            Some("see the canonical scenario: `tokengrid scenario show two-hubs`".into()),
-        )])));
+            Some(format!("see {example}")),
+        )]));
     }
-    toml::from_str::<raw::RawScenario>(text).map_err(|e| {
+    toml::from_str::<T>(text).map_err(|e| {
         let span = e.span().unwrap_or(0..0);
         let path = trim_to_key(&loc.path_at(&span), e.message());
-        let (message, help) = explain_serde(e.message(), &path);
-        LoadError::Invalid(Diagnostics(vec![loc.at_offset(
+        let (message, help) = explain_serde(e.message(), &path, example);
+        Diagnostics(vec![loc.at_offset(
             span.start,
             &path,
             loc.context_of(&path),
             message,
             help,
-        )]))
+        )])
+    })
+}
+
+/// A problem with the key at `path` of the TOML document `text` (read from `file`), located
+/// at that key: for checks made after parsing.
+pub fn locate(
+    text: &str,
+    file: &str,
+    path: &KeyPath,
+    message: String,
+    help: Option<String>,
+) -> Diagnostic {
+    let loc = diag::Locator::new(file, text);
+    let context = loc.context_of(path);
+    loc.problem(diag::Problem {
+        path: path.clone(),
+        context,
+        message,
+        help,
     })
 }
 
@@ -180,7 +213,7 @@ fn first_line(s: &str) -> &str {
 }
 
 /// Rewords serde's messages to name the key and to suggest the closest known key.
-fn explain_serde(message: &str, path: &KeyPath) -> (String, Option<String>) {
+fn explain_serde(message: &str, path: &KeyPath, example: &str) -> (String, Option<String>) {
     let message = first_line(message);
     if let Some(rest) = message.strip_prefix("unknown field `") {
         // serde: "unknown field `x`, expected one of `a`, `b`" or "expected `a`"
@@ -200,11 +233,9 @@ fn explain_serde(message: &str, path: &KeyPath) -> (String, Option<String>) {
         };
         return (
             format!("missing key `{name}`{at}"),
-            Some(
-                "every key of the canonical scenario without a default is required: \
-                 `tokengrid scenario show two-hubs`"
-                    .into(),
-            ),
+            Some(format!(
+                "every key without a default is required: see {example}"
+            )),
         );
     }
     let help = message.contains("invalid type: map").then(|| {

@@ -26,6 +26,7 @@
 mod auth;
 mod clients;
 mod clock;
+pub mod config_file;
 mod cooling;
 mod error;
 pub mod jobs;

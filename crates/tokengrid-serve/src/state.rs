@@ -202,6 +202,10 @@ impl AppState {
                 match r.hubs.iter_mut().find(|h| h.spec.name == s.row.name) {
                     Some(h) => {
                         h.auth = auth;
+                        // A token set by another replica's `serve --config`.
+                        if h.token_hash != s.row.token_hash {
+                            h.token_hash.clone_from(&s.row.token_hash);
+                        }
                         // A registration another replica changed (PATCH).
                         if let Ok(spec) = serde_json::from_str::<HubSpec>(&s.row.spec)
                             && spec != h.spec

@@ -120,7 +120,8 @@ impl LiveHub {
     /// In rotation at `now_ms`: heard from within the timeout, and not reporting itself down.
     pub fn is_up(&self, timeout: Duration, now_ms: i64) -> bool {
         let age_ms = now_ms.saturating_sub(self.last_seen_ms);
-        age_ms <= i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX)
+        (self.spec.heartbeats == Some(false)
+            || age_ms <= i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX))
             && self.telemetry.is_none_or(|t| t.up)
             && !matches!(self.auth, HubAuth::Unavailable(_))
     }
@@ -443,6 +444,7 @@ mod tests {
             utc_offset_hours: None,
             grid_carbon_g_per_kwh: None,
             api_key: None,
+            heartbeats: None,
         }
     }
 

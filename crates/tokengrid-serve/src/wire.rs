@@ -41,6 +41,11 @@ pub struct HubSpec {
     /// the ledger under the dispatcher's secret (`TOKENGRID_SECRET_KEY`).
     #[serde(default, skip_serializing)]
     pub api_key: Option<crate::secrets::Secret>,
+    /// `false`: the hub sends no telemetry (a hosted endpoint, say); it stays in rotation
+    /// while it answers, and failures rest it as for any hub [default: true, a hub silent past
+    /// the heartbeat timeout leaves rotation].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heartbeats: Option<bool>,
 }
 
 /// China's national average CO2 of grid power, g/kWh: 0.5366 kgCO2/kWh, MEE and NBS, "2022

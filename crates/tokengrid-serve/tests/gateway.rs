@@ -18,8 +18,10 @@ use tokengrid_serve::{AppState, Clock, Config};
 use tower::ServiceExt;
 
 use crate::sockets::{
-    ADMIN, Hub, TestClient, chat, client, completions, dispatcher_with, json_of, send, serve_hub,
+    ADMIN, GANSU, Hub, TestClient, chat, client, completions, dispatcher, dispatcher_with,
+    fake_hub, json_of, ledger_rows, register, send, serve_hub, sse_events,
 };
+use http_body_util::BodyExt;
 
 const SECRET: &str = "test-secret-0123456789abcdef-0123456789";
 const HUB_KEY: &str = "sk-gansu-hub-key-0001";
@@ -292,4 +294,87 @@ fn a_ca_file_that_is_not_pem_certificates_is_a_located_error() {
         .expect_err("missing");
     assert!(e.contains("missing.pem"), "{e}");
     assert!(tokengrid_serve::proxy::tls_config(Some(&tls_dir().join("ca.pem"))).is_ok());
+}
+
+/// Opens a streamed chat and returns its body after the first event (the hub holds the rest).
+async fn open_stream(c: &TestClient, d: SocketAddr) -> (hyper::body::Incoming, Vec<u8>) {
+    let r = send(
+        c,
+        "POST",
+        format!("http://{d}/v1/chat/completions"),
+        None,
+        &[("accept", "text/event-stream")],
+        chat(true),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let mut body = r.into_body();
+    let first = tokio::time::timeout(Duration::from_secs(5), body.frame())
+        .await
+        .expect("the first event")
+        .expect("a frame")
+        .expect("ok");
+    (body, first.into_data().expect("data").to_vec())
+}
+
+#[tokio::test]
+async fn a_client_that_goes_away_closes_the_connection_to_the_hub() {
+    let c = client();
+    let (st, d) = dispatcher(Duration::from_secs(3600)).await;
+    let (hub, h) = fake_hub("gansu", false).await;
+    register(&c, d, "gansu", h, GANSU, 0.3).await;
+    let (body, _) = open_stream(&c, d).await;
+    // The client hangs up mid-answer: the dispatcher drops its side, and the hub sees its
+    // connection close (it is not left streaming to nobody).
+    drop(body);
+    tokio::time::timeout(Duration::from_secs(5), hub.hung_up.notified())
+        .await
+        .expect("the hub's connection closed after the client went away");
+    let rows = ledger_rows(&st, 1).await;
+    assert_eq!(rows[0].hub, "gansu");
+    assert!(!rows[0].complete, "recorded as broken off");
+}
+
+#[tokio::test]
+async fn an_answer_in_flight_finishes_when_its_hub_is_changed_or_removed() {
+    let c = client();
+    let (st, d) = dispatcher(Duration::from_secs(3600)).await;
+    let (hub, h) = fake_hub("gansu", false).await;
+    register(&c, d, "gansu", h, GANSU, 0.3).await;
+    let (mut body, mut got) = open_stream(&c, d).await;
+    let admin = |method: &'static str, body: String| {
+        let c = c.clone();
+        async move {
+            send(
+                &c,
+                method,
+                format!("http://{d}/v1/hubs/gansu"),
+                Some(ADMIN),
+                &[],
+                body,
+            )
+            .await
+            .status()
+        }
+    };
+    let tariff = serde_json::json!({ "tariff_yuan_per_kwh": 0.2 }).to_string();
+    assert_eq!(admin("PATCH", tariff).await, StatusCode::OK);
+    assert_eq!(admin("DELETE", String::new()).await, StatusCode::NO_CONTENT);
+    assert!(st.hubs_up().is_empty(), "out of rotation at once");
+    hub.release.notify_one();
+    while let Some(f) = tokio::time::timeout(Duration::from_secs(5), body.frame())
+        .await
+        .expect("the stream goes on")
+    {
+        if let Some(data) = f.expect("frame").data_ref() {
+            got.extend_from_slice(data);
+        }
+    }
+    assert_eq!(
+        String::from_utf8(got).expect("utf-8"),
+        sse_events("gansu").concat()
+    );
+    let rows = ledger_rows(&st, 1).await;
+    assert_eq!((rows[0].hub.as_str(), rows[0].complete), ("gansu", true));
+    assert_eq!((rows[0].prompt_tokens, rows[0].output_tokens), (11, 7));
 }

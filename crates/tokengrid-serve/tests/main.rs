@@ -1,6 +1,7 @@
 //! Integration tests of tokengrid-serve.
 
 mod api;
+mod config;
 mod gateway;
 mod hubs;
 mod keys;

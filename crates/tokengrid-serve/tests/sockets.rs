@@ -43,7 +43,7 @@ pub(crate) fn client() -> TestClient {
 }
 
 /// A dispatcher on a loopback port with a fresh SQLite ledger.
-async fn dispatcher(heartbeat: Duration) -> (Arc<AppState>, SocketAddr) {
+pub(crate) async fn dispatcher(heartbeat: Duration) -> (Arc<AppState>, SocketAddr) {
     dispatcher_at(heartbeat, Clock::system()).await
 }
 
@@ -105,10 +105,12 @@ pub(crate) struct Hub {
     pub(crate) key: Option<&'static str>,
     /// `Authorization` headers received.
     pub(crate) authorizations: Mutex<Vec<Option<String>>>,
+    /// Notified when the connection is closed before a held stream was released.
+    pub(crate) hung_up: Notify,
 }
 
 /// The events a fake hub streams: three content chunks, a usage chunk, [DONE].
-fn sse_events(name: &str) -> Vec<String> {
+pub(crate) fn sse_events(name: &str) -> Vec<String> {
     let chunk = |text: &str| {
         format!(
             "data: {{\"id\":\"{name}\",\"object\":\"chat.completion.chunk\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{text}\"}}}}]}}\n\n"
@@ -181,7 +183,14 @@ pub(crate) async fn completions(
             let _ = tx.send(Bytes::from(events[0].clone())).await;
             // The rest only once the client has seen the first event: a proxy that buffered
             // would never deliver it, and the test would time out.
-            h.release.notified().await;
+            tokio::select! {
+                () = h.release.notified() => {}
+                () = tx.closed() => {
+                    // The connection to this hub was closed mid-answer.
+                    h.hung_up.notify_one();
+                    return;
+                }
+            }
             for e in &events[1..] {
                 let _ = tx.send(Bytes::from(e.clone())).await;
             }

@@ -199,6 +199,10 @@ struct ServeArgs {
     /// made (once one is made, they always do).
     #[arg(long, env = "TOKENGRID_REQUIRE_CLIENT_KEYS")]
     require_client_keys: bool,
+    /// Hubs declared in a TOML file ([[hub]] tables, secrets named by environment variable),
+    /// registered or updated at startup (see docs/serve.md).
+    #[arg(long, env = "TOKENGRID_CONFIG")]
+    config: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

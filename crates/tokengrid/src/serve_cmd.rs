@@ -23,6 +23,24 @@ pub(crate) fn serve(a: ServeArgs) -> Result<(), Failure> {
     // strong (it is read from the environment only, never from a flag that `ps` would show).
     let sealer = tokengrid_serve::secrets::Sealer::from_env()
         .map_err(|e| Failure::Input(format!("error: {e}")))?;
+    // Declared hubs are read and checked before anything starts: every problem, located.
+    let declared = match &a.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                Failure::Input(format!(
+                    "error: cannot read --config {}: {e}",
+                    path.display()
+                ))
+            })?;
+            let file = path.display().to_string();
+            let env = |var: &str| std::env::var(var).ok();
+            Some(
+                tokengrid_serve::config_file::parse(&text, &file, env, sealer.is_some())
+                    .map_err(|d| Failure::Input(format!("error: {d}")))?,
+            )
+        }
+        None => None,
+    };
     // Checked here too so a bad CA file is an input error (exit 2), not a startup failure.
     tokengrid_serve::proxy::tls_config(a.hub_ca_file.as_deref())
         .map_err(|e| Failure::Input(format!("error: {e}")))?;
@@ -58,6 +76,13 @@ pub(crate) fn serve(a: ServeArgs) -> Result<(), Failure> {
         let state = tokengrid_serve::AppState::new(ledger, config)
             .await
             .map_err(|e| Failure::Internal(anyhow::anyhow!("{e}")))?;
+        if let Some(hubs) = declared {
+            let n = hubs.len();
+            let added = tokengrid_serve::config_file::apply(&state, hubs)
+                .await
+                .map_err(|e| Failure::Internal(anyhow::anyhow!("applying --config: {e}")))?;
+            tracing::info!(declared = n, added, "hubs from the config file");
+        }
         let listener = tokio::net::TcpListener::bind(&a.listen)
             .await
             .map_err(|e| Failure::Input(format!("error: cannot listen on {}: {e}", a.listen)))?;

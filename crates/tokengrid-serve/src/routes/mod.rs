@@ -4,6 +4,7 @@ mod dispatch;
 mod hubs;
 mod jobs;
 mod keys;
+mod openapi;
 mod ops;
 
 use std::sync::Arc;
@@ -27,6 +28,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(ops::ready))
         .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(openapi::openapi))
         .route("/v1/hubs", post(hubs::register).get(hubs::list))
         .route("/v1/hubs/{name}", delete(hubs::remove).patch(hubs::update))
         .route("/v1/hubs/{name}/telemetry", put(hubs::telemetry))

@@ -32,6 +32,19 @@ impl Ledger {
         Ok(n == 1)
     }
 
+    /// Replaces a hub's token hash (a token from `serve --config`); `false` when there is no
+    /// such hub.
+    pub async fn set_hub_token(&self, name: &str, token_hash: &str) -> Result<bool, StoreError> {
+        let sql = "UPDATE hubs SET token_hash = $1 WHERE name = $2";
+        let n = on!(self, |p| sqlx::query(sql)
+            .bind(token_hash)
+            .bind(name)
+            .execute(p)
+            .await?
+            .rows_affected());
+        Ok(n == 1)
+    }
+
     /// Replaces a hub's registration (its token stays); `false` when there is none.
     pub async fn update_hub_spec(&self, name: &str, spec: &str) -> Result<bool, StoreError> {
         let sql = "UPDATE hubs SET spec = $1 WHERE name = $2";

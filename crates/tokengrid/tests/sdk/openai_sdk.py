@@ -93,4 +93,34 @@ try:
 except openai.BadRequestError as e:
     assert (e.type, e.code) == ("invalid_request_error", "bad_request"), e
 
+# Client keys: once one exists, the SDK's placeholder key is refused; the new key works, within
+# its rate (one request a minute here), and stops working when revoked.
+made = call("POST", "/v1/keys", ADMIN, {"name": "sdk test", "models": ["deepseek-v3"],
+                                        "requests_per_minute": 1})
+assert made["key"].startswith("tg-"), made
+try:
+    client.chat.completions.create(model="deepseek-v3", messages=messages)
+    raise AssertionError("without a key, once keys exist, the request must fail")
+except openai.AuthenticationError as e:
+    assert (e.status_code, e.type, e.code) == (401, "authentication_error", "invalid_api_key"), e
+
+keyed = OpenAI(base_url=BASE + "/v1", api_key=made["key"], max_retries=0)
+r = keyed.chat.completions.create(model="deepseek-v3", messages=messages)
+assert r.choices[0].message.content == "".join(WORDS), r
+try:
+    keyed.chat.completions.create(model="deepseek-v3", messages=messages)
+    raise AssertionError("a second request within the minute must be over the key's rate")
+except openai.RateLimitError as e:
+    assert (e.type, e.code) == ("rate_limit_error", "rate_limit_exceeded"), e
+    assert 1 <= int(e.response.headers["retry-after"]) <= 60, e.response.headers
+
+urllib.request.urlopen(urllib.request.Request(
+    BASE + "/v1/keys/" + made["id"], method="DELETE",
+    headers={"authorization": f"Bearer {ADMIN}"}), timeout=10).close()
+try:
+    keyed.models.list()
+    raise AssertionError("a revoked key must fail")
+except openai.AuthenticationError as e:
+    assert "revoked" in e.message, e
+
 print("ok")
