@@ -19,6 +19,8 @@
 //! A hub without `token_env` must set `heartbeats = false` (nothing could send them). Hubs
 //! registered through the API and absent from the file are left as they are.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use tokengrid_core::{Diagnostic, Diagnostics, KeyPath};
 
@@ -39,17 +41,56 @@ struct File {
     hub: Vec<Entry>,
 }
 
-/// One `[[hub]]`: a registration plus where its secrets are.
+/// One `[[hub]]`: a registration's keys (as [`HubSpec`]'s, spelled out so that an unknown or
+/// mistyped key is located exactly; a test keeps the two in step) plus where its secrets are.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Entry {
+    name: String,
+    endpoint: String,
+    lat: f64,
+    lon: f64,
+    models: Vec<String>,
+    accelerators: BTreeMap<String, u32>,
+    tariff_yuan_per_kwh: f64,
+    pue: f64,
+    #[serde(default)]
+    tariff_by_hour: Option<Vec<f64>>,
+    #[serde(default)]
+    utc_offset_hours: Option<f64>,
+    #[serde(default)]
+    grid_carbon_g_per_kwh: Option<f64>,
+    #[serde(default)]
+    heartbeats: Option<bool>,
+    /// Refused with a pointer to `api_key_env` (a key is not written in the file).
+    #[serde(default)]
+    api_key: Option<Secret>,
     /// The environment variable holding the hub's API key.
     #[serde(default)]
     api_key_env: Option<String>,
     /// The environment variable holding the token the hub sends telemetry with.
     #[serde(default)]
     token_env: Option<String>,
-    #[serde(flatten)]
-    spec: HubSpec,
+}
+
+impl Entry {
+    fn spec(&self) -> HubSpec {
+        HubSpec {
+            name: self.name.clone(),
+            endpoint: self.endpoint.clone(),
+            lat: self.lat,
+            lon: self.lon,
+            models: self.models.clone(),
+            accelerators: self.accelerators.clone(),
+            tariff_yuan_per_kwh: self.tariff_yuan_per_kwh,
+            pue: self.pue,
+            tariff_by_hour: self.tariff_by_hour.clone(),
+            utc_offset_hours: self.utc_offset_hours,
+            grid_carbon_g_per_kwh: self.grid_carbon_g_per_kwh,
+            api_key: None,
+            heartbeats: self.heartbeats,
+        }
+    }
 }
 
 /// A hub ready to register: its registration (with its API key) and its token.
@@ -74,7 +115,7 @@ pub fn parse(
     };
     for (i, e) in parsed.hub.into_iter().enumerate() {
         let at = KeyPath::root().key("hub").index(i);
-        let mut spec = e.spec;
+        let mut spec = e.spec();
         if out.iter().any(|d: &Declared| d.spec.name == spec.name) {
             problem(
                 at.key("name"),
@@ -82,7 +123,7 @@ pub fn parse(
                 None,
             );
         }
-        if spec.api_key.is_some() {
+        if e.api_key.is_some() {
             problem(
                 at.key("api_key"),
                 "a key is not written in the file".into(),
@@ -176,4 +217,48 @@ pub async fn apply(st: &AppState, hubs: Vec<Declared>) -> Result<usize, ApiError
     }
     st.refresh().await?;
     Ok(added)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every key a registration takes is a key of `[[hub]]`, and `[[hub]]` adds only where the
+    /// secrets are: a field added to [`HubSpec`] must be added here too.
+    #[test]
+    fn a_hub_entry_takes_the_keys_of_a_registration() {
+        let full = HubSpec {
+            name: "n".into(),
+            endpoint: "http://x".into(),
+            lat: 0.0,
+            lon: 0.0,
+            models: vec!["m".into()],
+            accelerators: BTreeMap::new(),
+            tariff_yuan_per_kwh: 0.0,
+            pue: 1.0,
+            tariff_by_hour: Some(vec![0.0; 24]),
+            utc_offset_hours: Some(8.0),
+            grid_carbon_g_per_kwh: Some(1.0),
+            api_key: Some(Secret::new("k")),
+            heartbeats: Some(true),
+        };
+        let serde_json::Value::Object(mut m) = serde_json::to_value(&full).expect("json") else {
+            panic!("a registration is an object");
+        };
+        // The key itself is never serialized; every other registration key is.
+        m.insert("api_key".into(), "k".into());
+        assert_eq!(
+            m.len(),
+            13,
+            "a field was added to HubSpec: add it to Entry too"
+        );
+        let entry: Entry = serde_json::from_value(serde_json::Value::Object(m.clone()))
+            .expect("every registration key is an entry key");
+        let mut back = entry.spec();
+        back.api_key = full.api_key.clone();
+        assert_eq!(back, full, "Entry::spec carries every field");
+        // And an entry refuses what a registration does not take.
+        m.insert("heartbeat".into(), true.into());
+        assert!(serde_json::from_value::<Entry>(serde_json::Value::Object(m)).is_err());
+    }
 }

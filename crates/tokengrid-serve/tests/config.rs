@@ -81,7 +81,17 @@ fn every_problem_in_a_hub_file_is_located() {
     // An unknown key is named with the closest known one; a key written in the file is refused.
     let typo = hub_toml("gansu", "http://127.0.0.1:9", "heartbeat = false");
     let e = parse(&typo, "hubs.toml", env, true).expect_err("typo");
-    assert!(e.to_string().contains("heartbeat"), "{e}");
+    assert!(e.to_string().contains("unknown key `heartbeat`"), "{e}");
+    assert!(
+        e.to_string().contains("heartbeats"),
+        "the closest key is suggested: {e}"
+    );
+    assert_eq!(e.0[0].line, 10, "{e}");
+    // A value of the wrong type is located at its key.
+    let bad = hub_toml("gansu", "http://127.0.0.1:9", "heartbeats = false")
+        .replace("lat = 35.73", "lat = \"north\"");
+    let e = parse(&bad, "hubs.toml", env, true).expect_err("type");
+    assert_eq!((e.0[0].line, e.0[0].key.as_str()), (4, "hub[0].lat"), "{e}");
     let inline = hub_toml(
         "gansu",
         "http://x",
