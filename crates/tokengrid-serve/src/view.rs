@@ -221,6 +221,15 @@ impl LiveView {
         }
     }
 
+    /// Each registered hub's name and whether it is in rotation in this view.
+    pub(crate) fn rotation(&self) -> impl Iterator<Item = (&str, bool)> {
+        self.reg
+            .hubs
+            .iter()
+            .zip(&self.up)
+            .map(|(h, up)| (h.spec.name.as_str(), *up))
+    }
+
     /// The models some hub in rotation serves (heard from, not down, not resting after a
     /// failure), sorted.
     pub(crate) fn models_in_rotation(&self) -> Vec<String> {

@@ -3,6 +3,7 @@
 mod api;
 mod config;
 mod gateway;
+mod health;
 mod hubs;
 mod keys;
 mod ledger;

@@ -349,7 +349,7 @@ const TARIFFS: [(&str, f64); 4] = [
 
 pub(crate) const SHANGHAI: (f64, f64) = (31.23, 121.47);
 pub(crate) const GANSU: (f64, f64) = (35.73, 107.64);
-const GUIZHOU: (f64, f64) = (26.65, 106.63);
+pub(crate) const GUIZHOU: (f64, f64) = (26.65, 106.63);
 
 pub(crate) fn chat(stream: bool) -> String {
     serde_json::json!({

@@ -48,13 +48,9 @@ pub(super) async fn metrics(State(st): State<Arc<AppState>>) -> impl IntoRespons
     out.push_str(
         "# HELP tokengrid_hub_up Whether a hub is in rotation.\n# TYPE tokengrid_hub_up gauge\n",
     );
-    for h in st.registry().hubs.iter() {
-        let _ = writeln!(
-            out,
-            "tokengrid_hub_up{{hub=\"{}\"}} {}",
-            h.spec.name,
-            u8::from(h.is_up(st.config.heartbeat_timeout, st.now_ms()))
-        );
+    // In rotation as decisions see it: heard from, and not resting after failures.
+    for (name, up) in st.view().rotation() {
+        let _ = writeln!(out, "tokengrid_hub_up{{hub=\"{name}\"}} {}", u8::from(up));
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }

@@ -1,0 +1,215 @@
+//! The hub's answer on its way to the client: watched for `usage`, accounted once when it
+//! ends, fails, stalls or is dropped.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body::{Frame, SizeHint};
+use hyper::body::Incoming;
+use serde_json::Value;
+use tokengrid_energy::JOULES_PER_KWH;
+use tokengrid_sched::ModelSnapshot;
+use tokengrid_sched::estimate::facility_kwh;
+
+use crate::state::AppState;
+use crate::store::RequestRow;
+
+/// What is needed to account for a request once its response has ended.
+#[derive(Debug)]
+pub(super) struct Finish {
+    pub(super) st: Arc<AppState>,
+    pub(super) hub: String,
+    pub(super) model: String,
+    pub(super) prompt_estimate: u32,
+    pub(super) status: u16,
+    /// The model's serving figures at the hub, its PUE and the price of its marginal kWh now
+    /// (yuan; green share already netted out by the view).
+    pub(super) model_figures: ModelSnapshot,
+    pub(super) pue: f64,
+    pub(super) tariff: f64,
+    pub(super) arrived: Instant,
+    /// The client key's id, when one was used.
+    pub(super) client_key: Option<String>,
+}
+
+/// Finds `usage` in a response as it streams by: in each `data:` line of server-sent events,
+/// or in the whole JSON body (kept up to [`MAX_SCAN`] bytes).
+#[derive(Debug, Default)]
+pub(super) struct UsageScan {
+    pub(super) sse: bool,
+    pub(super) buf: Vec<u8>,
+    pub(super) usage: Option<(u64, u64)>,
+}
+
+/// Most bytes of a response kept to look for its usage.
+const MAX_SCAN: usize = 4 << 20;
+
+fn usage_of(v: &Value) -> Option<(u64, u64)> {
+    let u = v.get("usage")?.as_object()?;
+    Some((
+        u.get("prompt_tokens")?.as_u64()?,
+        u.get("completion_tokens")?.as_u64()?,
+    ))
+}
+
+impl UsageScan {
+    fn feed(&mut self, d: &[u8]) {
+        if !self.sse {
+            if self.buf.len() + d.len() <= MAX_SCAN {
+                self.buf.extend_from_slice(d);
+            }
+            return;
+        }
+        self.buf.extend_from_slice(d);
+        while let Some(end) = self.buf.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.buf.drain(..=end).collect();
+            self.line(&line);
+        }
+        if self.buf.len() > MAX_SCAN {
+            self.buf.clear();
+        }
+    }
+
+    fn line(&mut self, line: &[u8]) {
+        let Some(data) = line.strip_prefix(b"data:") else {
+            return;
+        };
+        // Only the chunk that carries usage is worth parsing.
+        if !data.windows(7).any(|w| w == b"\"usage\"") {
+            return;
+        }
+        if let Ok(v) = serde_json::from_slice::<Value>(data.trim_ascii())
+            && let Some(u) = usage_of(&v)
+        {
+            self.usage = Some(u);
+        }
+    }
+
+    fn usage(&mut self) -> Option<(u64, u64)> {
+        if !self.sse && self.usage.is_none() {
+            self.usage = serde_json::from_slice::<Value>(&self.buf)
+                .ok()
+                .as_ref()
+                .and_then(usage_of);
+        } else if self.sse && !self.buf.is_empty() {
+            let rest = std::mem::take(&mut self.buf);
+            self.line(&rest);
+        }
+        self.usage
+    }
+}
+
+/// The hub's response body on its way to the client, watched for `usage`; accounted once when
+/// it ends, fails, stalls or is dropped (a client that hangs up). A hub silent mid-answer for
+/// longer than the idle timeout ends the client's stream there (recorded incomplete) instead of
+/// holding the client.
+#[derive(Debug)]
+pub(super) struct Tee {
+    pub(super) inner: Incoming,
+    pub(super) scan: UsageScan,
+    pub(super) finish: Option<Finish>,
+    pub(super) idle: std::time::Duration,
+    pub(super) idle_timer: Pin<Box<tokio::time::Sleep>>,
+    pub(super) stalled: bool,
+}
+
+impl Tee {
+    fn account(&mut self, complete: bool) {
+        let Some(f) = self.finish.take() else {
+            return;
+        };
+        let usage = self.scan.usage();
+        let (prompt, output) = usage.unwrap_or((u64::from(f.prompt_estimate), 0));
+        let kwh = facility_kwh(&f.model_figures, prompt, output, f.pue);
+        let energy_j = kwh * JOULES_PER_KWH;
+        let cost = kwh * f.tariff;
+        let elapsed = f.arrived.elapsed();
+        f.st.metrics.proxy_total.observe(elapsed);
+        f.st.metrics.hub(&f.hub, |c| {
+            *c.answered.entry(f.status).or_default() += 1;
+            c.prompt_tokens += prompt;
+            c.output_tokens += output;
+            c.energy_j += energy_j;
+            c.cost += cost;
+        });
+        if let Some(k) = &f.client_key {
+            f.st.metrics.client(k, |c| {
+                c.requests += 1;
+                c.prompt_tokens += prompt;
+                c.output_tokens += output;
+            });
+        }
+        let row = RequestRow {
+            hub: f.hub,
+            model: f.model,
+            prompt_tokens: i64::try_from(prompt).unwrap_or(i64::MAX),
+            output_tokens: i64::try_from(output).unwrap_or(i64::MAX),
+            energy_j,
+            cost,
+            at_ms: f.st.now_ms(),
+            status: i64::from(f.status),
+            usage_reported: usage.is_some(),
+            complete,
+            latency_ms: elapsed.as_secs_f64() * 1e3,
+            client_key: f.client_key,
+        };
+        f.st.record_served(row);
+    }
+}
+
+impl http_body::Body for Tee {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = self.get_mut();
+        if this.stalled {
+            return Poll::Ready(None);
+        }
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(d) = frame.data_ref() {
+                    this.scan.feed(d);
+                }
+                if this.inner.is_end_stream() {
+                    this.account(true);
+                }
+                let next = tokio::time::Instant::now() + this.idle;
+                this.idle_timer.as_mut().reset(next);
+            }
+            Poll::Ready(None) => this.account(true),
+            Poll::Ready(Some(Err(_))) => this.account(false),
+            Poll::Pending => {
+                if this.idle_timer.as_mut().poll(cx).is_ready() {
+                    let hub = this.finish.as_ref().map_or("", |f| f.hub.as_str());
+                    tracing::warn!(hub = %hub, idle_ms = this.idle.as_millis() as u64, "hub silent mid-answer; ending the client's stream");
+                    this.stalled = true;
+                    this.account(false);
+                    return Poll::Ready(None);
+                }
+            }
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.stalled || self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for Tee {
+    fn drop(&mut self) {
+        self.account(false);
+    }
+}
