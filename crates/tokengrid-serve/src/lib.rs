@@ -7,6 +7,8 @@
 //! - [`wire`]: the request and response bodies of the HTTP API (a contract), job states;
 //! - [`store`]: the durable ledger (SQLite by default, PostgreSQL for several replicas);
 //! - `error`, `clock`, `auth`: the API's error table, wall-clock time, bearer tokens;
+//! - [`secrets`]: hub API keys sealed in the ledger, never printed; `clients`: client API keys,
+//!   their grants and rate buckets;
 //! - [`view`]: the registry of hubs and their telemetry as the scheduler's `ClusterView`;
 //! - [`metrics`]: counters and latency histograms for `GET /metrics`;
 //! - `upstream`: the pooled HTTP client that talks to hubs;
@@ -19,6 +21,8 @@
 //!   cheaper hour, and putting a silent hub's unfinished jobs back in the queue;
 //! - `routes`: the HTTP routes, one module per group; [`app`] builds the router without a
 //!   socket, so tests call it directly;
+//! - [`config_file`]: hubs declared in a TOML file (`serve --config`);
+//! - [`server`]: the HTTP server's connection limits and timeouts;
 //! - [`maintenance`]: the background loop and [`run`], which serves until shutdown.
 
 #![warn(missing_docs)]
@@ -38,6 +42,7 @@ pub mod redact;
 mod routes;
 pub mod secrets;
 mod served;
+pub mod server;
 mod state;
 pub mod store;
 mod upstream;

@@ -47,9 +47,8 @@ pub async fn run(
             tick(&background).await;
         }
     });
-    let served = axum::serve(listener, app(st.clone()))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let limits = st.config.limits;
+    let served = crate::server::serve(listener, app(st.clone()), limits, shutdown).await;
     maintenance.abort();
     // Every answer has ended by now: write what is still queued for the ledger.
     st.flush_served().await;

@@ -53,6 +53,8 @@ pub struct Config {
     pub hub_ca_file: Option<std::path::PathBuf>,
     /// The OpenAI routes need a client key (or the admin token) even before any key exists.
     pub require_client_keys: bool,
+    /// Connections at once, and how long a request head may take.
+    pub limits: crate::server::Limits,
 }
 
 impl Config {
@@ -71,6 +73,7 @@ impl Config {
             sealer: None,
             hub_ca_file: None,
             require_client_keys: false,
+            limits: crate::server::Limits::default(),
         }
     }
 }

@@ -7,6 +7,7 @@ mod health;
 mod hubs;
 mod keys;
 mod ledger;
+mod limits;
 mod openai;
 mod outage;
 mod sockets;

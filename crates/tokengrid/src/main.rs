@@ -203,6 +203,13 @@ struct ServeArgs {
     /// registered or updated at startup (see docs/serve.md).
     #[arg(long, env = "TOKENGRID_CONFIG")]
     config: Option<std::path::PathBuf>,
+    /// Connections served at once; the next waits in the kernel's backlog until one closes.
+    #[arg(long, env = "TOKENGRID_MAX_CONNECTIONS", default_value_t = 10_000)]
+    max_connections: usize,
+    /// Longest wait for a request head, from a connection's opening or its last answer (so
+    /// also how long an idle keep-alive connection is kept).
+    #[arg(long, env = "TOKENGRID_HEADER_READ_TIMEOUT", value_parser = parse_duration, default_value = "10s")]
+    header_read_timeout: std::time::Duration,
 }
 
 #[derive(Debug, clap::Args)]

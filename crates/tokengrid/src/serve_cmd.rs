@@ -19,6 +19,11 @@ pub(crate) fn serve(a: ServeArgs) -> Result<(), Failure> {
         )));
     }
     tokengrid_sched::Policy::named(&a.policy).map_err(|e| Failure::Input(format!("error: {e}")))?;
+    if a.max_connections == 0 || a.header_read_timeout.is_zero() {
+        return Err(Failure::Input(
+            "error: --max-connections and --header-read-timeout must be greater than zero".into(),
+        ));
+    }
     // The secret that seals hub API keys in the ledger: optional, but when given it must be
     // strong (it is read from the environment only, never from a flag that `ps` would show).
     let sealer = tokengrid_serve::secrets::Sealer::from_env()
@@ -70,6 +75,10 @@ pub(crate) fn serve(a: ServeArgs) -> Result<(), Failure> {
         config.sealer = sealer;
         config.hub_ca_file = a.hub_ca_file.clone();
         config.require_client_keys = a.require_client_keys;
+        config.limits = tokengrid_serve::server::Limits {
+            max_connections: a.max_connections,
+            header_read_timeout: a.header_read_timeout,
+        };
         if let Some(o) = a.origin {
             config.origin = o;
         }
