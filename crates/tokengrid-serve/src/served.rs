@@ -37,6 +37,8 @@ pub(crate) async fn write_served(
 ) {
     let mut batch = Vec::new();
     let mut rows: Vec<RequestRow> = Vec::new();
+    // Beside each row: who waits for its commit (billing-grade answers), if anyone.
+    let mut acks: Vec<Option<tokio::sync::oneshot::Sender<()>>> = Vec::new();
     let mut flushes = Vec::new();
     let mut wait: Option<Duration> = None;
     loop {
@@ -60,13 +62,22 @@ pub(crate) async fn write_served(
         };
         for item in batch.drain(..) {
             match item {
-                Served::Row(r) => rows.push(r),
+                Served::Row(r) => {
+                    rows.push(r);
+                    acks.push(None);
+                }
+                Served::Durable(r, ack) => {
+                    rows.push(r);
+                    acks.push(Some(ack));
+                }
                 Served::Flush(done) => flushes.push(done),
             }
         }
         if rows.len() > MAX_PENDING {
             let n = rows.len() - MAX_PENDING;
             rows.drain(..n);
+            // Their waiters are released (the drop tells them), so answers do not hang.
+            acks.drain(..n);
             stats.dropped.fetch_add(n as u64, Ordering::Relaxed);
             tracing::error!(
                 dropped = n,
@@ -83,6 +94,9 @@ pub(crate) async fn write_served(
                         );
                     }
                     rows.clear();
+                    for ack in acks.drain(..).flatten() {
+                        let _ = ack.send(());
+                    }
                     wait = None;
                 }
                 Err(e) => {
@@ -116,6 +130,8 @@ pub(crate) async fn write_served(
 pub(crate) enum Served {
     /// A served request to record.
     Row(RequestRow),
+    /// A served request whose answer's last bytes wait for its commit (billing-grade).
+    Durable(RequestRow, tokio::sync::oneshot::Sender<()>),
     /// Answer once everything before has been written (or tried).
     Flush(tokio::sync::oneshot::Sender<()>),
 }

@@ -55,6 +55,9 @@ pub struct Config {
     pub require_client_keys: bool,
     /// Connections at once, and how long a request head may take.
     pub limits: crate::server::Limits,
+    /// Billing-grade accounting: an answer's last bytes reach the client only once its ledger
+    /// row is committed, so no answered request goes unrecorded, even on `kill -9`.
+    pub billing_grade: bool,
 }
 
 impl Config {
@@ -74,6 +77,7 @@ impl Config {
             hub_ca_file: None,
             require_client_keys: false,
             limits: crate::server::Limits::default(),
+            billing_grade: false,
         }
     }
 }
@@ -150,6 +154,19 @@ impl AppState {
         if self.served.send(Served::Row(row)).is_err() {
             tracing::warn!("the ledger writer has stopped; a served request was not recorded");
         }
+    }
+
+    /// Queues a served request for the ledger; the receiver resolves once it is committed
+    /// (or was given up on: dropped past the pending limit, or the writer stopped).
+    pub(crate) fn record_served_durably(
+        &self,
+        row: crate::store::RequestRow,
+    ) -> tokio::sync::oneshot::Receiver<()> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.served.send(Served::Durable(row, tx)).is_err() {
+            tracing::warn!("the ledger writer has stopped; a served request was not recorded");
+        }
+        rx
     }
 
     /// Waits until every served request queued so far is in the ledger (at shutdown, and in

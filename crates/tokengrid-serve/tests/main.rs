@@ -1,6 +1,7 @@
 //! Integration tests of tokengrid-serve.
 
 mod api;
+mod billing;
 mod config;
 mod gateway;
 mod health;

@@ -210,6 +210,11 @@ struct ServeArgs {
     /// also how long an idle keep-alive connection is kept).
     #[arg(long, env = "TOKENGRID_HEADER_READ_TIMEOUT", value_parser = parse_duration, default_value = "10s")]
     header_read_timeout: std::time::Duration,
+    /// Billing-grade accounting: an answer's last bytes reach the client only once its ledger
+    /// row is committed (no answered request unrecorded, even on kill -9; answers end a commit
+    /// later, and wait while the ledger is down).
+    #[arg(long, env = "TOKENGRID_BILLING_GRADE")]
+    billing_grade: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -75,6 +75,7 @@ pub(crate) fn serve(a: ServeArgs) -> Result<(), Failure> {
         config.sealer = sealer;
         config.hub_ca_file = a.hub_ca_file.clone();
         config.require_client_keys = a.require_client_keys;
+        config.billing_grade = a.billing_grade;
         config.limits = tokengrid_serve::server::Limits {
             max_connections: a.max_connections,
             header_read_timeout: a.header_read_timeout,

@@ -48,6 +48,11 @@ fn http_as(
 }
 
 fn start(port: u16, db: &str) -> Child {
+    start_with(port, db, &[])
+}
+
+/// [`start`] with more arguments.
+fn start_with(port: u16, db: &str, extra: &[&str]) -> Child {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tokengrid"))
         .args([
             "serve",
@@ -58,6 +63,7 @@ fn start(port: u16, db: &str) -> Child {
             "--admin-token",
             ADMIN,
         ])
+        .args(extra)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -342,6 +348,83 @@ const SLOW_EVENTS: [&str; 4] = [
 ];
 
 /// A fake hub on a loopback port whose streamed answers take 1.5 s.
+/// A hub answering every chat request at once with a whole JSON answer (with its length).
+fn json_hub() -> (u16, tokio::runtime::Runtime) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let router = axum::Router::new().route(
+        "/v1/chat/completions",
+        axum::routing::post(|| async {
+            axum::Json(serde_json::json!({
+                "id": "x", "object": "chat.completion",
+                "choices": [{ "index": 0, "message": { "role": "assistant", "content": "ok" }, "finish_reason": "stop" }],
+                "usage": { "prompt_tokens": 9, "completion_tokens": 2, "total_tokens": 11 }
+            }))
+        }),
+    );
+    rt.spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    (port, rt)
+}
+
+/// `--billing-grade`: every answer a client received in full is in the ledger after `kill -9`
+/// (its row was committed before its last bytes were sent).
+#[test]
+fn billing_grade_rows_survive_kill_9() {
+    let dir = std::env::temp_dir().join(format!("tokengrid-billing-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let db = format!("sqlite://{}", dir.join("ledger.db").display());
+    let (hub_port, _hub) = json_hub();
+    let port = free_port();
+    let mut server = start_with(port, &db, &["--billing-grade"]);
+    let hub = format!(
+        r#"{{"name":"gansu","endpoint":"http://127.0.0.1:{hub_port}","lat":35.7,"lon":107.6,"models":["deepseek-v3"],"accelerators":{{"H800-SXM":32}},"tariff_yuan_per_kwh":0.3,"pue":1.2,"heartbeats":false}}"#
+    );
+    let (status, resp) =
+        http_as(port, "POST", "/v1/hubs", Some(ADMIN), Some(&hub)).expect("register");
+    assert_eq!(status, 201, "{resp}");
+    let chat = r#"{"model":"deepseek-v3","messages":[{"role":"user","content":"hi"}]}"#;
+    let mut answered = 0;
+    for _ in 0..200 {
+        let (status, body) = http(port, "POST", "/v1/chat/completions", Some(chat)).expect("chat");
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            body.contains("\"completion_tokens\":2"),
+            "a whole answer: {body}"
+        );
+        answered += 1;
+    }
+    // SIGKILL right after the last answer: no flush, no shutdown.
+    server.kill().expect("kill -9");
+    let _ = server.wait();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let rows = rt.block_on(async {
+        let l = tokengrid_serve::store::Ledger::connect(&db)
+            .await
+            .expect("ledger");
+        l.requests(1_000).await.expect("rows")
+    });
+    assert_eq!(
+        rows.len(),
+        answered,
+        "answered requests missing from the ledger"
+    );
+    assert!(
+        rows.iter()
+            .all(|r| r.hub == "gansu" && r.output_tokens == 2 && r.complete)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn slow_hub() -> (u16, tokio::runtime::Runtime) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)

@@ -318,6 +318,9 @@ fn respond(
         idle: st.config.stream_idle_timeout,
         idle_timer: Box::pin(tokio::time::sleep(st.config.stream_idle_timeout)),
         stalled: false,
+        durable: st.config.billing_grade,
+        held: None,
+        committed: None,
     };
     let mut out = Response::new(Body::new(tee));
     *out.status_mut() = parts.status;

@@ -114,13 +114,28 @@ pub(super) struct Tee {
     pub(super) idle: std::time::Duration,
     pub(super) idle_timer: Pin<Box<tokio::time::Sleep>>,
     pub(super) stalled: bool,
+    /// Billing-grade: the answer's last bytes wait for its row's commit.
+    pub(super) durable: bool,
+    /// The last frame, held until `committed` says the row is in the ledger.
+    pub(super) held: Option<Frame<Bytes>>,
+    pub(super) committed: Option<tokio::sync::oneshot::Receiver<()>>,
+}
+
+/// Whether `d` holds an event stream's closing `data: [DONE]`.
+fn is_done_event(d: &[u8]) -> bool {
+    d.windows(12).any(|w| w == b"data: [DONE]")
 }
 
 impl Tee {
     fn account(&mut self, complete: bool) {
-        let Some(f) = self.finish.take() else {
-            return;
-        };
+        if let Some((st, row)) = self.row(complete) {
+            st.record_served(row);
+        }
+    }
+
+    /// The request's ledger row, once (and its state, to record it with).
+    fn row(&mut self, complete: bool) -> Option<(Arc<AppState>, RequestRow)> {
+        let f = self.finish.take()?;
         let usage = self.scan.usage();
         let (prompt, output) = usage.unwrap_or((u64::from(f.prompt_estimate), 0));
         let kwh = facility_kwh(&f.model_figures, prompt, output, f.pue);
@@ -156,7 +171,7 @@ impl Tee {
             latency_ms: elapsed.as_secs_f64() * 1e3,
             client_key: f.client_key,
         };
-        f.st.record_served(row);
+        Some((f.st, row))
     }
 }
 
@@ -169,6 +184,17 @@ impl http_body::Body for Tee {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         let this = self.get_mut();
+        // Billing-grade: the last bytes go once the row is committed (or, were it dropped,
+        // once the writer has given up on it).
+        if let Some(committed) = this.committed.as_mut() {
+            if Pin::new(committed).poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            this.committed = None;
+            if let Some(last) = this.held.take() {
+                return Poll::Ready(Some(Ok(last)));
+            }
+        }
         if this.stalled {
             return Poll::Ready(None);
         }
@@ -177,6 +203,19 @@ impl http_body::Body for Tee {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(d) = frame.data_ref() {
                     this.scan.feed(d);
+                }
+                let last = this.inner.is_end_stream()
+                    || (this.scan.sse && frame.data_ref().is_some_and(|d| is_done_event(d)));
+                if this.durable && last && this.finish.is_some() {
+                    let Poll::Ready(Some(Ok(frame))) = polled else {
+                        unreachable!("matched above")
+                    };
+                    if let Some((st, row)) = this.row(true) {
+                        this.committed = Some(st.record_served_durably(row));
+                    }
+                    this.held = Some(frame);
+                    // Polled again at once: registers the wait for the commit.
+                    return Pin::new(this).poll_frame(cx);
                 }
                 if this.inner.is_end_stream() {
                     this.account(true);
