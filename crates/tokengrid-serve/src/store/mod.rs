@@ -30,6 +30,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
+/// The longest a request waits for the SQLite ledger's one connection.
+pub const SQLITE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The longest a request waits for a PostgreSQL connection: in an outage it fails fast.
 pub const LEDGER_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -152,8 +155,12 @@ impl Ledger {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
                 .busy_timeout(std::time::Duration::from_secs(5));
+            // One connection owns the file: writes (served rows, jobs, heartbeats) take turns
+            // in this process instead of meeting as SQLITE_BUSY ("database is locked"); a
+            // write waits its turn for at most SQLITE_WAIT, then the caller answers 503.
             let pool = SqlitePoolOptions::new()
-                .max_connections(4)
+                .max_connections(1)
+                .acquire_timeout(SQLITE_WAIT)
                 .connect_with(opts)
                 .await?;
             sqlx::migrate!("migrations/sqlite").run(&pool).await?;
