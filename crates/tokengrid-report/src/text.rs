@@ -31,10 +31,11 @@ pub fn summary(r: &Report, currency: &str) -> String {
     let q = &r.requests;
     let _ = writeln!(
         out,
-        "{} under {} (seed {}), {:.1} h simulated",
+        "{} under {} (seed {}), {:.1} h of arrivals, accounted over {:.1} h",
         r.scenario,
         r.policy,
         r.seed,
+        r.arrivals_s / 3600.0,
         r.simulated_s / 3600.0
     );
     let _ = writeln!(
@@ -221,6 +222,13 @@ pub fn compare(runs: &[Report], currency: &str) -> String {
         out,
         "{} (seed {}): policies side by side, change against {}",
         first.scenario, first.seed, first.policy
+    );
+    let window = runs.iter().map(|r| r.simulated_s).fold(0.0, f64::max);
+    let _ = writeln!(
+        out,
+        "{:.1} h of arrivals; every policy accounted over the same {:.1} h (idle power included)",
+        first.arrivals_s / 3600.0,
+        window / 3600.0
     );
     let _ = write!(out, "{:<22}", "");
     for r in runs {

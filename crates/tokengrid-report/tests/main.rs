@@ -13,18 +13,29 @@ pub(crate) fn runs() -> (tokengrid_core::Scenario, Vec<Report>) {
         .expect("built-in")
         .replace("2026-03-02T00:00:00+08:00", "2026-03-02T09:00:00+08:00");
     let s = tokengrid_core::load_str(&text, "two-hubs.toml", None).expect("valid");
-    let runs = ["nearest", "cost-slo"]
-        .iter()
-        .map(|p| {
-            let o = tokengrid_sim::Options {
-                policy: (*p).into(),
-                duration_s: Some(3.0 * 3600.0),
-                seed: None,
-                progress: None,
-                fluid_step_s: None,
-            };
-            tokengrid_sim::run(&s, &o).expect("run")
-        })
-        .collect();
+    // As `compare` runs them: in parallel, over one accounting window.
+    let window = tokengrid_sim::SharedWindow::new(2);
+    let runs = std::thread::scope(|sc| {
+        let handles: Vec<_> = ["nearest", "cost-slo"]
+            .iter()
+            .map(|p| {
+                let o = tokengrid_sim::Options {
+                    policy: (*p).into(),
+                    duration_s: Some(3.0 * 3600.0),
+                    seed: None,
+                    progress: None,
+                    fluid_step_s: None,
+                    horizon_s: None,
+                    window: Some(window.clone()),
+                };
+                let s = &s;
+                sc.spawn(move || tokengrid_sim::run(s, &o).expect("run"))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("run"))
+            .collect::<Vec<_>>()
+    });
     (s, runs)
 }

@@ -83,6 +83,8 @@ fn main() {
             seed: None,
             progress: None,
             fluid_step_s: None,
+            horizon_s: None,
+            window: None,
         };
         let start = Instant::now();
         let r = tokengrid_sim::run(&s, &o).expect("run");

@@ -21,6 +21,8 @@ fn main() {
                 seed: None,
                 progress: None,
                 fluid_step_s: Some(60.0),
+                horizon_s: None,
+                window: None,
             };
             let start = Instant::now();
             let r = tokengrid_sim::run(&s, &o).expect("run");

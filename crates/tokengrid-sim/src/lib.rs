@@ -28,4 +28,4 @@ pub mod workload;
 pub mod world;
 
 pub use report::Report;
-pub use sim::{Options, Progress, SimError, run};
+pub use sim::{Options, Progress, SharedWindow, SimError, run};

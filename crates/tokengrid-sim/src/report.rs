@@ -255,8 +255,12 @@ pub struct Report {
     pub seed: u64,
     /// "discrete" or "fluid".
     pub mode: &'static str,
-    /// Simulated seconds until the last work finished.
+    /// The accounting window, s: energy, cost and carbon are counted from 0 to here (the end
+    /// of the last work, or the latest end of every run in a comparison, or `--horizon`), idle
+    /// power included, so runs over the same window compare.
     pub simulated_s: f64,
+    /// How long arrivals were admitted, s (the rest of the window is drain and idle).
+    pub arrivals_s: f64,
     /// Requests.
     pub requests: Requests,
     /// Tokens.
@@ -323,6 +327,8 @@ pub(crate) struct RunInfo<'a> {
     pub(crate) seed: u64,
     /// When the last work finished (the end of the accounting window).
     pub(crate) end: Nanos,
+    /// How long arrivals were admitted, s.
+    pub(crate) arrivals_s: f64,
     pub(crate) events: u64,
     pub(crate) wall_s: f64,
     /// Fluid mode: the steps taken.
@@ -427,6 +433,7 @@ pub(crate) fn build_report(s: &Scenario, world: &World, st: &Stats, run: RunInfo
             "discrete"
         },
         simulated_s: run_s,
+        arrivals_s: run.arrivals_s,
         requests: Requests {
             total: st.n.arrived,
             completed: st.n.completed,

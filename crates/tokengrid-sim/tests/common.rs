@@ -83,6 +83,8 @@ pub(crate) fn opts(policy: &str, duration_s: Option<f64>) -> tokengrid_sim::Opti
         seed: None,
         progress: None,
         fluid_step_s: None,
+        horizon_s: None,
+        window: None,
     }
 }
 

@@ -94,6 +94,10 @@ struct SimulateArgs {
     /// How long arrivals are admitted (humantime: 90m, 6h, 2d) [default: the scenario's].
     #[arg(long, value_parser = parse_duration)]
     duration: Option<std::time::Duration>,
+    /// Account energy, cost and carbon (idle power included) until at least this time from the
+    /// start, e.g. 24h [default: until the last work ends].
+    #[arg(long, value_parser = parse_duration)]
+    horizon: Option<std::time::Duration>,
     /// Seed of every random stream [default: the scenario's].
     #[arg(long)]
     seed: Option<u64>,
@@ -130,6 +134,10 @@ struct CompareArgs {
     /// How long arrivals are admitted [default: the scenario's].
     #[arg(long, value_parser = parse_duration)]
     duration: Option<std::time::Duration>,
+    /// Account every policy until at least this time from the start, e.g. 24h [default: until
+    /// the last work of any policy ends; every policy is accounted over the same window].
+    #[arg(long, value_parser = parse_duration)]
+    horizon: Option<std::time::Duration>,
     /// Seed [default: the scenario's].
     #[arg(long)]
     seed: Option<u64>,

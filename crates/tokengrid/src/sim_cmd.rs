@@ -20,6 +20,8 @@ fn options(
         duration_s: duration.map(|d| d.as_secs_f64()),
         seed,
         progress: None,
+        horizon_s: None,
+        window: None,
     }
 }
 
@@ -66,6 +68,7 @@ fn run_one(s: &tokengrid_core::Scenario, o: &Options) -> Result<Report, Failure>
 pub(crate) fn simulate(out: &mut impl Write, a: SimulateArgs) -> Result<(), Failure> {
     let s = crate::load_scaled(&a.scenario, a.demand_scale)?;
     let mut o = options(&a.policy, a.duration, a.seed, a.mode, a.step);
+    o.horizon_s = a.horizon.map(|h| h.as_secs_f64());
     let multi = indicatif::MultiProgress::new();
     let total = a
         .duration
@@ -109,12 +112,16 @@ pub(crate) fn compare(out: &mut impl Write, a: CompareArgs) -> Result<(), Failur
     let total = a
         .duration
         .map_or(s.duration.as_secs_f64(), |d| d.as_secs_f64());
+    // Every policy is accounted over the same window: the latest end of any of them.
+    let window = tokengrid_sim::SharedWindow::new(a.policies.len());
     let runs: Vec<Result<Report, Failure>> = std::thread::scope(|scope| {
         let handles: Vec<_> = a
             .policies
             .iter()
             .map(|p| {
                 let mut o = options(p, a.duration, a.seed, a.mode, a.step);
+                o.horizon_s = a.horizon.map(|h| h.as_secs_f64());
+                o.window = Some(window.clone());
                 o.progress = progress_bar(&multi, p, total);
                 let s = &s;
                 scope.spawn(move || run_one(s, &o))

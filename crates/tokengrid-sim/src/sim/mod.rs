@@ -20,6 +20,9 @@ mod faults;
 mod fluid;
 mod inference;
 mod training;
+mod window;
+
+pub use window::SharedWindow;
 
 use training::Job;
 
@@ -36,6 +39,11 @@ pub struct Options {
     pub progress: Option<Progress>,
     /// Fluid mode with this step, s (time-stepped flows instead of requests); `None`: discrete.
     pub fluid_step_s: Option<f64>,
+    /// Account until at least this time, s (idle power over the tail): a common window for
+    /// runs to be compared over. A run that drains later is accounted to its own end.
+    pub horizon_s: Option<f64>,
+    /// Close the books at the latest end of every run sharing this window (compare).
+    pub window: Option<std::sync::Arc<SharedWindow>>,
 }
 
 /// A progress callback: (simulated seconds, events handled).
@@ -125,6 +133,8 @@ struct Request {
 
 /// Runs scenario `s` under `opts`.
 pub fn run(s: &Scenario, opts: &Options) -> Result<Report, SimError> {
+    // Taken first: if this run fails before its end, the dropped ticket frees the others.
+    let ticket = opts.window.as_ref().map(|w| w.ticket());
     let policy = Policy::for_scenario(&opts.policy, s)?;
     let duration_s = opts.duration_s.unwrap_or(s.duration.as_secs_f64());
     if !(duration_s.is_finite() && duration_s > 0.0) {
@@ -158,6 +168,13 @@ pub fn run(s: &Scenario, opts: &Options) -> Result<Report, SimError> {
     let wall = Instant::now();
     let mut sim = Sim::new(s, policy, seed, duration_s, &traces, opts.fluid_step_s);
     sim.progress = opts.progress.clone();
+    if let Some(h) = opts.horizon_s {
+        if !(h.is_finite() && h > 0.0) {
+            return Err(SimError::Invalid(format!("horizon {h} s must be > 0")));
+        }
+        sim.horizon = ns(h);
+    }
+    sim.ticket = ticket;
     sim.run();
     Ok(sim.report(wall.elapsed().as_secs_f64(), &opts.policy, seed))
 }
@@ -186,6 +203,10 @@ struct Sim<'a> {
     next_release: Option<Nanos>,
     progress: Option<Progress>,
     fluid: Option<fluid::Fluid>,
+    /// Books close no earlier than this (ns).
+    horizon: Nanos,
+    /// The comparison this run is part of, if any.
+    ticket: Option<window::Ticket>,
 }
 
 impl<'a> Sim<'a> {
@@ -272,6 +293,8 @@ impl<'a> Sim<'a> {
             next_release: None,
             progress: None,
             fluid,
+            horizon: 0,
+            ticket: None,
         }
     }
 
@@ -318,7 +341,10 @@ impl<'a> Sim<'a> {
             }
             self.last_event = t;
         }
-        let end = self.last_event.max(ns(self.end_s));
+        let mut end = self.last_event.max(ns(self.end_s)).max(self.horizon);
+        if let Some(t) = self.ticket.take() {
+            end = t.agree(end);
+        }
         self.world.close(end);
         self.last_event = end;
     }
@@ -330,6 +356,7 @@ impl<'a> Sim<'a> {
             policy,
             seed,
             end: self.last_event,
+            arrivals_s: self.end_s,
             events: self.engine.events(),
             wall_s,
             fluid_steps: self.fluid.as_ref().map(|f| f.steps),
