@@ -297,27 +297,41 @@ impl Report {
         serde_json::to_string(&r).unwrap_or_default()
     }
 
-    /// `timeseries.csv`: header and one row per hub per step.
-    pub fn timeseries_csv(&self) -> String {
-        let mut out = String::from(
-            "t_s,hub,power_mw,green_mw,grid_mw,tariff,cost,carbon_kg,utilization,queue\n",
-        );
+    /// `timeseries.csv`: header and one row per hub per step, units in the column names
+    /// (`currency` as the scenario gives it, e.g. CNY: `tariff_cny_per_kwh`, `cost_cny`), quoted
+    /// where a value needs it (a hub name with a comma).
+    pub fn timeseries_csv(&self, currency: &str) -> String {
+        let cur = currency.to_ascii_lowercase();
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let header = [
+            "t_s".to_owned(),
+            "hub".to_owned(),
+            "power_mw".to_owned(),
+            "green_mw".to_owned(),
+            "grid_mw".to_owned(),
+            format!("tariff_{cur}_per_kwh"),
+            format!("cost_{cur}"),
+            "carbon_kg".to_owned(),
+            "utilization".to_owned(),
+            "queue_requests".to_owned(),
+        ];
+        // Writing to memory cannot fail; a failure would only lose the rows after it.
+        let _ = w.write_record(&header);
         for r in &self.timeseries {
-            out.push_str(&format!(
-                "{},{},{:.9},{:.9},{:.9},{:.6},{:.9},{:.9},{:.6},{}\n",
-                r.t_s,
-                r.hub,
-                r.power_mw,
-                r.green_mw,
-                r.grid_mw,
-                r.tariff,
-                r.cost,
-                r.carbon_kg,
-                r.utilization,
-                r.queue
-            ));
+            let _ = w.write_record([
+                r.t_s.to_string(),
+                r.hub.clone(),
+                format!("{:.9}", r.power_mw),
+                format!("{:.9}", r.green_mw),
+                format!("{:.9}", r.grid_mw),
+                format!("{:.6}", r.tariff),
+                format!("{:.9}", r.cost),
+                format!("{:.9}", r.carbon_kg),
+                format!("{:.6}", r.utilization),
+                r.queue.to_string(),
+            ]);
         }
-        out
+        String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
     }
 }
 

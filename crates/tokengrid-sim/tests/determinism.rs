@@ -11,10 +11,35 @@ fn two_runs_give_identical_json() {
     let b = tokengrid_sim::run(&s, &opts("cost-slo", Some(1800.0))).expect("run");
     assert!(a.requests.total > 1000);
     assert_eq!(a.deterministic_json(), b.deterministic_json());
-    assert_eq!(a.timeseries_csv(), b.timeseries_csv());
+    assert_eq!(a.timeseries_csv("CNY"), b.timeseries_csv("CNY"));
     // Another seed gives another run.
     let mut o = opts("cost-slo", Some(1800.0));
     o.seed = Some(99);
     let c = tokengrid_sim::run(&s, &o).expect("run");
     assert_ne!(a.requests.total, c.requests.total);
+}
+
+/// `timeseries.csv` quotes what needs quoting: a hub named "gansu, qingyang" stays one field,
+/// every row has the header's ten columns (issue 17: it had 11 under a 10-column header).
+#[test]
+fn the_timeseries_csv_quotes_names_with_commas() {
+    let text = builtin::text("two-hubs")
+        .expect("built-in")
+        .replace("name = \"gansu\"", "name = \"gansu, qingyang\"")
+        .replace("b = \"gansu\"", "b = \"gansu, qingyang\"");
+    let s =
+        tokengrid_core::load_str(&text, "two-hubs.toml", None).unwrap_or_else(|e| panic!("{e}"));
+    let r = tokengrid_sim::run(&s, &opts("nearest", Some(1800.0))).expect("run");
+    let csv = r.timeseries_csv(&s.currency);
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let header = reader.headers().expect("header").clone();
+    assert_eq!(header.len(), 10);
+    assert_eq!(&header[5], "tariff_cny_per_kwh");
+    let mut named = 0;
+    for rec in reader.records() {
+        let rec = rec.expect("a well-formed row");
+        assert_eq!(rec.len(), 10, "{rec:?}");
+        named += usize::from(&rec[1] == "gansu, qingyang");
+    }
+    assert!(named > 0, "the hub with a comma in its name has its rows");
 }

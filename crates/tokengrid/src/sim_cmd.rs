@@ -182,10 +182,13 @@ fn write_out(
     write("report.html", &tokengrid_report::html(s, runs))?;
     if compare {
         for r in runs {
-            write(&format!("timeseries-{}.csv", r.policy), &r.timeseries_csv())?;
+            write(
+                &format!("timeseries-{}.csv", r.policy),
+                &r.timeseries_csv(&s.currency),
+            )?;
         }
     } else {
-        write("timeseries.csv", &runs[0].timeseries_csv())?;
+        write("timeseries.csv", &runs[0].timeseries_csv(&s.currency))?;
     }
     Ok(())
 }

@@ -137,7 +137,9 @@ fn simulate_out_writes_report_and_timeseries() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("t_s,hub,power_mw,green_mw,grid_mw,tariff,cost,carbon_kg,utilization,queue")
+        Some(
+            "t_s,hub,power_mw,green_mw,grid_mw,tariff_cny_per_kwh,cost_cny,carbon_kg,utilization,queue_requests"
+        )
     );
     let cost: f64 = lines
         .map(|l| {
