@@ -27,5 +27,5 @@ mod stats;
 pub mod workload;
 pub mod world;
 
-pub use report::Report;
+pub use report::{Report, SCHEMA_VERSION};
 pub use sim::{Options, Progress, SharedWindow, SimError, run};

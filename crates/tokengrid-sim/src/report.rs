@@ -247,6 +247,9 @@ pub struct StepRow {
 /// The report of a run (DESIGN.md's `simulate --format json` object).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
+    /// Version of this report's JSON shape ([`SCHEMA_VERSION`]): keys are only ever added
+    /// within a version.
+    pub schema_version: u32,
     /// Scenario name.
     pub scenario: String,
     /// Policy name.
@@ -334,6 +337,10 @@ impl Report {
         String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
     }
 }
+
+/// Version of the JSON reports' shape (`schema_version` in every report, compare output and
+/// scenario listing). Raised when a key is renamed or removed; keys are added freely.
+pub const SCHEMA_VERSION: u32 = 1;
 
 /// What a run knows of itself besides its statistics.
 pub(crate) struct RunInfo<'a> {
@@ -438,6 +445,7 @@ pub(crate) fn build_report(s: &Scenario, world: &World, st: &Stats, run: RunInfo
     });
     let tokens = st.n.prompt_tokens + st.n.output_tokens;
     Report {
+        schema_version: SCHEMA_VERSION,
         scenario: s.name.clone(),
         policy: run.policy.to_owned(),
         seed: run.seed,

@@ -300,7 +300,11 @@ struct EnergyArgs {
 #[derive(Debug, Subcommand)]
 enum ScenarioCmd {
     /// List the built-in scenarios.
-    List,
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// Print a scenario's TOML (a built-in by name, default china-east-west, or a file).
     ///
     /// Save it, change it, and pass the file to any command with --scenario FILE:
@@ -315,12 +319,18 @@ enum ScenarioCmd {
     Validate {
         /// Path of a .toml scenario file, or a built-in scenario name.
         file: String,
+        /// Output format (JSON: {"ok", "scenario"} or {"ok": false, "problems": [...]}; the exit
+        /// code is 2 either way when there are problems).
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
 }
 
 /// An error that is the user's to fix (exit 2) or ours (exit 1).
 pub(crate) enum Failure {
     Input(String),
+    /// The user's to fix, already reported on stdout (JSON output): exit 2, nothing on stderr.
+    Silent,
     Internal(anyhow::Error),
 }
 
@@ -344,6 +354,7 @@ fn main() -> ExitCode {
             eprintln!("{msg}");
             ExitCode::from(2)
         }
+        Err(Failure::Silent) => ExitCode::from(2),
         Err(Failure::Internal(e)) => {
             // A closed stdout (e.g. `| head`) is not an error worth reporting.
             if let Some(io) = e.downcast_ref::<std::io::Error>()
@@ -360,11 +371,27 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
     match cli.command {
-        Command::Scenario(ScenarioCmd::List) => {
+        Command::Scenario(ScenarioCmd::List { format }) => {
+            let mut listed = Vec::new();
             for name in builtin::NAMES {
                 let s = builtin::load(name).map_err(|e| Failure::Internal(e.into()))?;
-                writeln!(out, "{name:<18} {}", builtin::describe(name))?;
-                writeln!(out, "{:<18} {}", "", summary(&s))?;
+                match format {
+                    Format::Table => {
+                        writeln!(out, "{name:<18} {}", builtin::describe(name))?;
+                        writeln!(out, "{:<18} {}", "", summary(&s))?;
+                    }
+                    Format::Json => listed.push(serde_json::json!({
+                        "name": name,
+                        "description": builtin::describe(name),
+                        "scenario": scenario_json(&s),
+                    })),
+                }
+            }
+            if format == Format::Json {
+                print_json(
+                    &mut out,
+                    &serde_json::json!({ "schema_version": tokengrid_sim::SCHEMA_VERSION, "scenarios": listed }),
+                )?;
             }
         }
         Command::Scenario(ScenarioCmd::Show { name }) => {
@@ -379,9 +406,32 @@ fn run(cli: Cli) -> Result<(), Failure> {
             };
             out.write_all(text.as_bytes())?;
         }
-        Command::Scenario(ScenarioCmd::Validate { file }) => {
-            let s = tokengrid_core::load(&file)?;
-            writeln!(out, "ok: {file}: {}", summary(&s))?;
+        Command::Scenario(ScenarioCmd::Validate { file, format }) => {
+            match format {
+                Format::Table => {
+                    let s = tokengrid_core::load(&file)?;
+                    writeln!(out, "ok: {file}: {}", summary(&s))?;
+                }
+                Format::Json => match tokengrid_core::load(&file) {
+                    Ok(s) => print_json(
+                        &mut out,
+                        &serde_json::json!({ "schema_version": tokengrid_sim::SCHEMA_VERSION, "ok": true, "file": file, "scenario": scenario_json(&s) }),
+                    )?,
+                    Err(LoadError::Invalid(d)) => {
+                        let problems: Vec<serde_json::Value> = d.0.iter().map(|p| serde_json::json!({
+                        "file": p.file, "line": p.line, "column": p.column, "key": p.key,
+                        "context": p.context, "message": p.message, "help": p.help,
+                    })).collect();
+                        print_json(
+                            &mut out,
+                            &serde_json::json!({ "schema_version": tokengrid_sim::SCHEMA_VERSION, "ok": false, "file": file, "problems": problems }),
+                        )?;
+                        out.flush()?;
+                        return Err(Failure::Silent);
+                    }
+                    Err(e) => return Err(e.into()),
+                },
+            }
         }
         Command::Energy(args) => energy(&mut out, args)?,
         Command::Net(cmd) => net_cmd::run(&mut out, cmd)?,
@@ -504,6 +554,26 @@ fn short_duration(d: std::time::Duration) -> String {
 }
 
 /// One line that says what a scenario holds.
+/// A scenario's outline as JSON (what `summary` says in words).
+fn scenario_json(s: &Scenario) -> serde_json::Value {
+    let accelerators: u32 = s
+        .hubs
+        .iter()
+        .flat_map(|h| h.accelerators.iter().map(|(_, n)| *n))
+        .sum();
+    serde_json::json!({
+        "name": s.name,
+        "hubs": s.hubs.len(),
+        "accelerators": accelerators,
+        "regions": s.regions.len(),
+        "classes": s.classes.len(),
+        "models": s.models.len(),
+        "links": s.links.len(),
+        "duration_s": s.duration.as_secs_f64(),
+        "start": s.start.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+    })
+}
+
 fn summary(s: &Scenario) -> String {
     let accelerators: u32 = s
         .hubs

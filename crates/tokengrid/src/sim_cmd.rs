@@ -144,7 +144,10 @@ pub(crate) fn compare(out: &mut impl Write, a: CompareArgs) -> Result<(), Failur
         write_out(dir, &s, &runs, true)?;
     }
     match a.format {
-        Format::Json => print_json(out, &serde_json::json!({ "runs": runs })),
+        Format::Json => print_json(
+            out,
+            &serde_json::json!({ "schema_version": tokengrid_sim::SCHEMA_VERSION, "runs": runs }),
+        ),
         Format::Table => {
             out.write_all(tokengrid_report::text::compare(&runs, &s.currency).as_bytes())?;
             Ok(())
@@ -165,7 +168,9 @@ fn write_out(
         ))
     })?;
     let json = if compare {
-        serde_json::to_string_pretty(&serde_json::json!({ "runs": runs }))
+        serde_json::to_string_pretty(
+            &serde_json::json!({ "schema_version": tokengrid_sim::SCHEMA_VERSION, "runs": runs }),
+        )
     } else {
         serde_json::to_string_pretty(&runs[0])
     }

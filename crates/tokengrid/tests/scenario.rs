@@ -86,3 +86,72 @@ fn usage_errors_exit_2() {
     let out = tokengrid(&["no-such-command"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Scripts read the listing and the check as JSON, with the schema version; a bad file is
+/// `ok: false` with its located problems, and still exits 2.
+#[test]
+fn list_and_validate_speak_json() {
+    let out = tokengrid(&["scenario", "list", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(v["schema_version"], 1);
+    let names: Vec<&str> = v["scenarios"]
+        .as_array()
+        .expect("scenarios")
+        .iter()
+        .map(|s| s["name"].as_str().expect("name"))
+        .collect();
+    assert!(
+        names.contains(&"china-east-west") && names.contains(&"two-hubs"),
+        "{names:?}"
+    );
+    let two = v["scenarios"]
+        .as_array()
+        .and_then(|a| a.iter().find(|s| s["name"] == "two-hubs"))
+        .expect("two-hubs");
+    // scenarios/two-hubs.toml: yangtze-river-delta and gansu, 32 + 64 H800s.
+    assert_eq!(
+        (
+            two["scenario"]["hubs"].as_u64(),
+            two["scenario"]["accelerators"].as_u64()
+        ),
+        (Some(2), Some(96))
+    );
+
+    let dir = std::env::temp_dir().join(format!("tokengrid-cli-json-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let text = std::fs::read_to_string(crate::repo_root().join("scenarios/two-hubs.toml"))
+        .expect("two-hubs")
+        .replacen("pue = 1.2 ", "pue = 0.9 ", 1);
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("pue = 0.9"))
+        .expect("edited line")
+        + 1;
+    let path = dir.join("bad.toml");
+    std::fs::write(&path, &text).expect("write");
+    let out = tokengrid(&[
+        "scenario",
+        "validate",
+        path.to_str().expect("utf-8"),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(v["ok"], false);
+    let p = &v["problems"][0];
+    assert_eq!(
+        (p["line"].as_u64(), p["column"].as_u64()),
+        (Some(line as u64), Some(7))
+    );
+    assert_eq!(p["key"], "hub[1].pue");
+    let good = tokengrid(&["scenario", "validate", "two-hubs", "--format", "json"]);
+    assert_eq!(good.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&good)).expect("json");
+    assert_eq!(
+        (v["ok"].as_bool(), v["scenario"]["name"].as_str()),
+        (Some(true), Some("two-hubs"))
+    );
+}

@@ -10,6 +10,8 @@ fn json(args: &[&str]) -> serde_json::Value {
 
 /// Every key DESIGN.md promises in a simulate object.
 fn check_keys(v: &serde_json::Value) {
+    assert_eq!(v["schema_version"], tokengrid_sim::SCHEMA_VERSION);
+    assert!(v["arrivals_s"].as_f64().is_some_and(|a| a > 0.0));
     for key in [
         "scenario",
         "policy",
