@@ -334,3 +334,44 @@ pub fn compare(runs: &[Report], currency: &str) -> String {
     );
     out
 }
+
+/// Replicated runs: each headline figure as mean +- its 95% confidence half-width.
+pub fn replications(sum: &tokengrid_sim::Summary, first: &Report, currency: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} under {}: {} replications (seeds {}..={}), mean and 95% confidence interval",
+        first.scenario,
+        first.policy,
+        sum.replications,
+        sum.seeds.first().copied().unwrap_or(0),
+        sum.seeds.last().copied().unwrap_or(0)
+    );
+    let line =
+        |out: &mut String, label: &str, e: &tokengrid_sim::Estimate, digits: usize, scale: f64| {
+            let rel = if e.mean != 0.0 {
+                e.ci95 / e.mean.abs() * 100.0
+            } else {
+                0.0
+            };
+            let _ = writeln!(
+                out,
+                "  {label:<24} {:>14.digits$} +- {:<10.digits$} ({rel:.2}% of the mean)",
+                e.mean * scale,
+                e.ci95 * scale
+            );
+        };
+    line(&mut out, &format!("cost ({currency})"), &sum.cost, 2, 1.0);
+    line(
+        &mut out,
+        &format!("{currency} per M tokens"),
+        &sum.cost_per_million_tokens,
+        4,
+        1.0,
+    );
+    line(&mut out, "facility kWh", &sum.facility_kwh, 1, 1.0);
+    line(&mut out, "kg CO2", &sum.carbon_kg, 1, 1.0);
+    line(&mut out, "SLO met (%)", &sum.slo_met_fraction, 2, 100.0);
+    line(&mut out, "requests", &sum.requests, 0, 1.0);
+    out
+}

@@ -21,11 +21,13 @@
 #![warn(missing_docs)]
 
 pub mod engine;
+pub mod replicate;
 pub mod report;
 pub mod sim;
 mod stats;
 pub mod workload;
 pub mod world;
 
+pub use replicate::{Estimate, Summary};
 pub use report::{Report, SCHEMA_VERSION};
 pub use sim::{Options, Progress, SharedWindow, SimError, run};

@@ -67,6 +67,14 @@ fn run_one(s: &tokengrid_core::Scenario, o: &Options) -> Result<Report, Failure>
 
 pub(crate) fn simulate(out: &mut impl Write, a: SimulateArgs) -> Result<(), Failure> {
     let s = crate::load_scaled(&a.scenario, a.demand_scale)?;
+    if a.replications == 0 {
+        return Err(Failure::Input(
+            "error: --replications must be at least 1".into(),
+        ));
+    }
+    if a.replications > 1 {
+        return replicate(out, &s, &a);
+    }
     let mut o = options(&a.policy, a.duration, a.seed, a.mode, a.step);
     o.horizon_s = a.horizon.map(|h| h.as_secs_f64());
     let multi = indicatif::MultiProgress::new();
@@ -88,6 +96,92 @@ pub(crate) fn simulate(out: &mut impl Write, a: SimulateArgs) -> Result<(), Fail
                     out,
                     "wrote {}/report.json and {}/timeseries.csv",
                     dir.display(),
+                    dir.display()
+                )?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// `simulate --replications N`: N seeds on every core, summarized with 95% intervals.
+fn replicate(
+    out: &mut impl Write,
+    s: &tokengrid_core::Scenario,
+    a: &SimulateArgs,
+) -> Result<(), Failure> {
+    let base = a.seed.unwrap_or(s.seed);
+    let seeds: Vec<u64> = (0..u64::from(a.replications))
+        .map(|i| base.wrapping_add(i))
+        .collect();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(seeds.len());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<(usize, Result<Report, Failure>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&seed) = seeds.get(i) else { break };
+                        let mut o = options(&a.policy, a.duration, Some(seed), a.mode, a.step);
+                        o.horizon_s = a.horizon.map(|h| h.as_secs_f64());
+                        done.push((i, run_one(s, &o)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| {
+                w.join().unwrap_or_else(|_| {
+                    vec![(
+                        usize::MAX,
+                        Err(Failure::Internal(anyhow::anyhow!(
+                            "a simulation thread panicked"
+                        ))),
+                    )]
+                })
+            })
+            .collect()
+    });
+    let mut results = results;
+    results.sort_by_key(|(i, _)| *i);
+    let runs: Vec<Report> = results
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect::<Result<_, _>>()?;
+    let summary = tokengrid_sim::Summary::of(&runs);
+    let json = serde_json::json!({
+        "schema_version": tokengrid_sim::SCHEMA_VERSION,
+        "summary": summary,
+        "runs": runs,
+    });
+    if let Some(dir) = &a.out {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            Failure::Input(format!(
+                "error: cannot create output folder {}: {e}",
+                dir.display()
+            ))
+        })?;
+        let text = serde_json::to_string_pretty(&json).map_err(|e| Failure::Internal(e.into()))?;
+        let path = dir.join("report.json");
+        std::fs::write(&path, text)
+            .map_err(|e| Failure::Input(format!("error: cannot write {}: {e}", path.display())))?;
+    }
+    match a.format {
+        Format::Json => print_json(out, &json),
+        Format::Table => {
+            out.write_all(
+                tokengrid_report::text::replications(&summary, &runs[0], &s.currency).as_bytes(),
+            )?;
+            if let Some(dir) = &a.out {
+                writeln!(
+                    out,
+                    "wrote {}/report.json (summary and every run)",
                     dir.display()
                 )?;
             }

@@ -245,3 +245,59 @@ fn fluid_mode_reports_its_steps() {
     );
     assert!(v["requests"]["completed"].as_u64().is_some_and(|n| n > 0));
 }
+
+/// `--replications`: one run per seed from the scenario's, each headline figure as the mean and
+/// the half-width of its 95% interval (t with n - 1 = 2 degrees of freedom: 4.303).
+#[test]
+fn replications_give_means_with_95_percent_intervals() {
+    let v = json(&[
+        "simulate",
+        "--scenario",
+        "two-hubs",
+        "--duration",
+        "20m",
+        "--replications",
+        "3",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(v["schema_version"], tokengrid_sim::SCHEMA_VERSION);
+    let runs = v["runs"].as_array().expect("runs");
+    let seeds: Vec<u64> = runs
+        .iter()
+        .map(|r| r["seed"].as_u64().expect("seed"))
+        .collect();
+    // scenarios/two-hubs.toml: seed = 7.
+    assert_eq!(seeds, [7, 8, 9]);
+    let costs: Vec<f64> = runs
+        .iter()
+        .map(|r| r["energy"]["cost"].as_f64().expect("cost"))
+        .collect();
+    let mean = costs.iter().sum::<f64>() / 3.0;
+    let var = costs.iter().map(|c| (c - mean).powi(2)).sum::<f64>() / 2.0;
+    let half = 4.303 * (var / 3.0).sqrt();
+    let s = &v["summary"]["cost"];
+    assert!(
+        (s["mean"].as_f64().expect("mean") - mean).abs() < 1e-9 * mean,
+        "{s}"
+    );
+    assert!(
+        (s["ci95"].as_f64().expect("ci95") - half).abs() < 1e-9 * mean.max(1.0),
+        "{s}"
+    );
+    assert!(
+        runs[0]["requests"]["total"] != runs[1]["requests"]["total"],
+        "seeds differ"
+    );
+    let table = crate::stdout(&crate::tokengrid(&[
+        "simulate",
+        "--scenario",
+        "two-hubs",
+        "--duration",
+        "20m",
+        "--replications",
+        "3",
+    ]));
+    assert!(table.contains("3 replications (seeds 7..=9)"), "{table}");
+    assert!(table.contains("% of the mean)"), "{table}");
+}
