@@ -47,6 +47,28 @@ pub fn summary(r: &Report, currency: &str) -> String {
         q.failed,
         q.slo_met_fraction * 100.0
     );
+    let u = &r.unserved;
+    if !(u.rejected.is_empty() && u.failed.is_empty() && u.jobs_rejected.is_empty()) {
+        let list = |m: &std::collections::BTreeMap<String, u64>| {
+            let mut v: Vec<(&String, &u64)> = m.iter().collect();
+            v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            v.iter()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut parts = Vec::new();
+        for (what, m) in [
+            ("rejected", &u.rejected),
+            ("failed", &u.failed),
+            ("training jobs rejected", &u.jobs_rejected),
+        ] {
+            if !m.is_empty() {
+                parts.push(format!("{what}: {}", list(m)));
+            }
+        }
+        let _ = writeln!(out, "  unserved   {}", parts.join("; "));
+    }
     let _ = writeln!(
         out,
         "  latency    TTFT p50 {}, p99 {}; end-to-end p50 {}, p99 {} (interactive classes)",

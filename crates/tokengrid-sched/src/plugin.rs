@@ -39,6 +39,29 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// How far work got at a hub before this reason stopped it, in the filters' order (model,
+    /// up, residency, capacity, SLO, power, network): the larger, the closer to being served.
+    pub fn stage(self) -> u8 {
+        match self {
+            Reason::ModelNotServed => 0,
+            Reason::HubDown => 1,
+            Reason::Residency => 2,
+            Reason::QueueFull | Reason::NoCapacity => 3,
+            Reason::TtftSlo | Reason::E2eSlo | Reason::Deadline => 4,
+            Reason::PowerCap => 5,
+            Reason::NoNetworkReservation | Reason::ReserveFailed => 6,
+        }
+    }
+
+    /// Why work no hub took was refused: the reason at the hub that came closest to taking it
+    /// (the first such hub on a tie); `None` when no hub was considered.
+    pub fn of_rejection(rejections: &[(tokengrid_core::HubId, Reason)]) -> Option<Reason> {
+        rejections
+            .iter()
+            .map(|(_, r)| *r)
+            .reduce(|best, r| if r.stage() > best.stage() { r } else { best })
+    }
+
     /// The stable code.
     pub fn code(self) -> &'static str {
         match self {

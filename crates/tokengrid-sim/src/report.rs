@@ -161,6 +161,23 @@ pub struct ClassReport {
     pub e2e_slo_ms: Option<f64>,
     /// End-to-end latency at the quantiles of [`CDF_QUANTILES`], ms (for CDF charts).
     pub e2e_cdf_ms: Vec<f64>,
+    /// Requests of this class rejected or failed, by reason code (e.g. `ttft_slo`: no hub
+    /// expected to meet the SLO; `queue_full`; `residency`; `hub_down`).
+    pub unserved: std::collections::BTreeMap<String, u64>,
+}
+
+/// Why work went unserved, by reason code: the reason at the hub that came closest to taking
+/// it (`ttft_slo` / `e2e_slo` / `deadline`: no hub expected to meet it; `queue_full`;
+/// `no_capacity`; `residency`; `hub_down`; `power_cap`; `no_network_reservation`;
+/// `model_not_served`).
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct Unserved {
+    /// Rejected requests.
+    pub rejected: std::collections::BTreeMap<String, u64>,
+    /// Failed requests (lost to a fault and not placed again).
+    pub failed: std::collections::BTreeMap<String, u64>,
+    /// Rejected training jobs.
+    pub jobs_rejected: std::collections::BTreeMap<String, u64>,
 }
 
 /// Quantiles at which class latency distributions are reported.
@@ -282,6 +299,8 @@ pub struct Report {
     pub flows: Vec<Flow>,
     /// Training jobs.
     pub jobs: JobsReport,
+    /// Why requests and jobs went unserved.
+    pub unserved: Unserved,
     /// Faults.
     pub faults: FaultsReport,
     /// Engine figures (wall-clock: not reproducible).
@@ -354,6 +373,12 @@ pub(crate) struct RunInfo<'a> {
     pub(crate) wall_s: f64,
     /// Fluid mode: the steps taken.
     pub(crate) fluid_steps: Option<u64>,
+}
+
+fn owned(
+    m: &std::collections::BTreeMap<&'static str, u64>,
+) -> std::collections::BTreeMap<String, u64> {
+    m.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()
 }
 
 fn pct(h: &Histogram<u64>) -> Percentiles {
@@ -500,6 +525,7 @@ pub(crate) fn build_report(s: &Scenario, world: &World, st: &Stats, run: RunInfo
                     e2e_ms: pct(&ci.e2e),
                     ttft_slo_ms,
                     e2e_slo_ms,
+                    unserved: owned(&ci.unserved),
                     e2e_cdf_ms: if ci.e2e.is_empty() {
                         Vec::new()
                     } else {
@@ -533,6 +559,11 @@ pub(crate) fn build_report(s: &Scenario, world: &World, st: &Stats, run: RunInfo
             rejected: st.n.jobs_rejected,
             failed: st.n.jobs_failed,
             completed: st.n.jobs_done,
+        },
+        unserved: Unserved {
+            rejected: owned(&st.n.rejected_by),
+            failed: owned(&st.n.failed_by),
+            jobs_rejected: owned(&st.n.jobs_rejected_by),
         },
         faults: FaultsReport {
             hub_outages: st.n.hub_outages,

@@ -14,6 +14,8 @@ pub(crate) fn histogram() -> Histogram<u64> {
 
 /// One workload class.
 pub(crate) struct ClassStats {
+    /// Requests rejected or failed, by reason code.
+    pub(crate) unserved: std::collections::BTreeMap<&'static str, u64>,
     pub(crate) requests: u64,
     pub(crate) met: u64,
     pub(crate) wait_s: f64,
@@ -53,6 +55,31 @@ pub(crate) struct Counts {
     pub(crate) jobs_done: u64,
     pub(crate) link_faults: u64,
     pub(crate) hub_outages: u64,
+    /// Rejected requests by reason code.
+    pub(crate) rejected_by: std::collections::BTreeMap<&'static str, u64>,
+    /// Failed requests (lost to a fault, not placed again) by reason code.
+    pub(crate) failed_by: std::collections::BTreeMap<&'static str, u64>,
+    /// Rejected training jobs by reason code.
+    pub(crate) jobs_rejected_by: std::collections::BTreeMap<&'static str, u64>,
+}
+
+impl Stats {
+    /// A request of `class` was not served: rejected (or failed, when `failed`) for `why`.
+    pub(crate) fn unserved(&mut self, class: usize, failed: bool, why: &'static str, n: u64) {
+        if n == 0 {
+            return;
+        }
+        if failed {
+            self.n.failed += n;
+            *self.n.failed_by.entry(why).or_default() += n;
+        } else {
+            self.n.rejected += n;
+            *self.n.rejected_by.entry(why).or_default() += n;
+        }
+        if let Some(c) = self.classes.get_mut(class) {
+            *c.unserved.entry(why).or_default() += n;
+        }
+    }
 }
 
 /// A completed request, as the statistics need it.
@@ -112,6 +139,7 @@ impl Stats {
                 .classes
                 .iter()
                 .map(|_| ClassStats {
+                    unserved: std::collections::BTreeMap::new(),
                     requests: 0,
                     met: 0,
                     wait_s: 0.0,

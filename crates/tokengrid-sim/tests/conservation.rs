@@ -73,3 +73,60 @@ fn idle_power_is_counted_when_nothing_runs() {
     close(r.energy.facility_kwh, want);
     check(&r);
 }
+
+/// Every unserved request says why, and the reasons add up. Shanghai's data may only go to
+/// Gansu, which is down for the whole run: the hub that is up refuses it for residency (the
+/// reason at the hub that came closest), so every request is rejected for `residency`.
+#[test]
+fn unserved_requests_are_counted_by_reason() {
+    let text = tokengrid_core::builtin::text("two-hubs")
+        .expect("built-in")
+        .replace(
+            "mix = { chat = 0.8, summarize = 0.2 }",
+            "mix = { chat = 0.8, summarize = 0.2 }\nresidency = [\"gansu\"]",
+        )
+        .replace(
+            "batching = \"continuous\"\n\n[[region]]",
+            "batching = \"continuous\"\noutages = [{ at = \"0s\", for = \"2h\" }]\n\n[[region]]",
+        );
+    let s =
+        tokengrid_core::load_str(&text, "two-hubs.toml", None).unwrap_or_else(|e| panic!("{e}"));
+    assert!(s.hubs[1].outages.len() == 1, "the edit reached gansu");
+    let r = tokengrid_sim::run(&s, &crate::common::opts("cost-slo", Some(1800.0))).expect("run");
+    assert!(r.requests.total > 100);
+    assert_eq!(r.requests.rejected, r.requests.total);
+    assert_eq!(
+        r.unserved.rejected.iter().collect::<Vec<_>>(),
+        [(&"residency".to_owned(), &r.requests.total)]
+    );
+    let per_class: u64 = r
+        .classes
+        .iter()
+        .map(|c| c.unserved.values().sum::<u64>())
+        .sum();
+    assert_eq!(per_class, r.requests.total);
+
+    // Queues bounded at one request under a load they cannot carry: rejections for a full
+    // queue, and only that.
+    let busy = tokengrid_core::builtin::text("two-hubs")
+        .expect("built-in")
+        .replace("peak_rps = 40.0", "peak_rps = 400.0")
+        .replace(
+            "batching = \"continuous\"",
+            "batching = \"none\"\nmax_queue = 1",
+        );
+    let s =
+        tokengrid_core::load_str(&busy, "two-hubs.toml", None).unwrap_or_else(|e| panic!("{e}"));
+    let r = tokengrid_sim::run(&s, &crate::common::opts("nearest", Some(600.0))).expect("run");
+    assert!(r.requests.rejected > 0);
+    assert_eq!(
+        r.unserved.rejected.keys().collect::<Vec<_>>(),
+        [&"queue_full".to_owned()],
+        "{:?}",
+        r.unserved
+    );
+    assert_eq!(
+        r.unserved.rejected.values().sum::<u64>(),
+        r.requests.rejected
+    );
+}

@@ -3,7 +3,7 @@
 
 use rand::Rng;
 use tokengrid_core::{ClassKind, HubId};
-use tokengrid_sched::{BatchJob, ClusterView, Decision, InferenceRequest, Origin, Work};
+use tokengrid_sched::{BatchJob, ClusterView, Decision, InferenceRequest, Origin, Reason, Work};
 
 use crate::engine::{ns, secs};
 use crate::stats::Completion;
@@ -100,7 +100,7 @@ impl Sim<'_> {
         match self.sched.decide(&self.world, &work) {
             Decision::Place(p) => {
                 let Some(pool) = self.world.pool_index(p.hub, model) else {
-                    self.finish_unserved(id, again);
+                    self.finish_unserved(id, again, Reason::ModelNotServed.code());
                     return;
                 };
                 if again {
@@ -137,19 +137,23 @@ impl Sim<'_> {
                     self.engine.after(one_way, Ev::ReachHub { req: id });
                 }
             }
-            Decision::Reject(_) => self.finish_unserved(id, again),
+            Decision::Reject(rs) => {
+                let why = Reason::of_rejection(&rs).map_or("no_hub", Reason::code);
+                self.finish_unserved(id, again, why);
+            }
         }
     }
 
-    pub(super) fn finish_unserved(&mut self, id: u32, again: bool) {
+    /// `why`: the reason code (a [`Reason`]'s, or "no_hub" when there was none to ask).
+    pub(super) fn finish_unserved(&mut self, id: u32, again: bool, why: &'static str) {
         let req = &mut self.requests[id as usize];
-        if again {
-            req.state = State::Failed;
-            self.stats.n.failed += 1;
+        req.state = if again {
+            State::Failed
         } else {
-            req.state = State::Rejected;
-            self.stats.n.rejected += 1;
-        }
+            State::Rejected
+        };
+        let class = req.class.index();
+        self.stats.unserved(class, again, why, 1);
         self.in_flight -= 1;
         self.free_ids.push(id);
     }
@@ -174,7 +178,7 @@ impl Sim<'_> {
         if self.world.enqueue(pool, id) {
             self.requests[id as usize].state = State::Waiting;
         } else {
-            self.finish_unserved(id, false);
+            self.finish_unserved(id, false, Reason::QueueFull.code());
         }
     }
 

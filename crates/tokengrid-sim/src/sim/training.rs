@@ -2,7 +2,7 @@
 //! accelerator bookings, power while they run, and failure when a hub goes down.
 
 use tokengrid_core::{ClassId, ClassKind};
-use tokengrid_sched::{Decision, Placement, TrainingJob, Work};
+use tokengrid_sched::{Decision, Placement, Reason, TrainingJob, Work};
 
 use crate::engine::{Nanos, ns, secs};
 use crate::workload::Arrival;
@@ -44,9 +44,14 @@ impl Sim<'_> {
             splittable: t.splittable,
             accelerator_w: acc_w,
         });
-        let Decision::Place(p) = self.sched.decide(&self.world, &work) else {
-            self.stats.n.jobs_rejected += 1;
-            return;
+        let p = match self.sched.decide(&self.world, &work) {
+            Decision::Place(p) => p,
+            Decision::Reject(rs) => {
+                let why = Reason::of_rejection(&rs).map_or("no_hub", Reason::code);
+                self.stats.n.jobs_rejected += 1;
+                *self.stats.n.jobs_rejected_by.entry(why).or_default() += 1;
+                return;
+            }
         };
         let mut reservation = None;
         let (first, second) = match p.split {
@@ -63,6 +68,12 @@ impl Sim<'_> {
                         Some(id) => reservation = Some(id),
                         None => {
                             self.stats.n.jobs_rejected += 1;
+                            *self
+                                .stats
+                                .n
+                                .jobs_rejected_by
+                                .entry(Reason::NoNetworkReservation.code())
+                                .or_default() += 1;
                             return;
                         }
                     }

@@ -22,7 +22,7 @@ use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
 use tokengrid_core::{ClassId, ClassKind, HubId, ModelId, RegionId};
 use tokengrid_sched::view::*;
-use tokengrid_sched::{BatchJob, Decision, InferenceRequest, Work};
+use tokengrid_sched::{BatchJob, Decision, InferenceRequest, Reason, Work};
 
 use crate::engine::{ns, stream_seed};
 use crate::stats::Completion;
@@ -330,6 +330,7 @@ impl Sim<'_> {
     /// waits in the last chosen pool's backlog.
     fn fluid_place(&mut self, fl: &mut Fluid, mut c: Chunk, now: f64) {
         let class = self.s.class(c.class);
+        let ci = c.class.index();
         let Some(model) = class.model() else { return };
         let (prompt, output) = fl.mean_tokens(c.class);
         let residency_set = self.residency[c.region.index()].clone();
@@ -363,13 +364,19 @@ impl Sim<'_> {
             };
             let p = match self.sched.decide(&view, &work) {
                 Decision::Place(p) => p,
-                Decision::Reject(_) => {
-                    self.stats.n.rejected += c.count.round() as u64;
+                Decision::Reject(rs) => {
+                    let why = Reason::of_rejection(&rs).map_or("no_hub", Reason::code);
+                    self.stats.unserved(ci, false, why, c.count.round() as u64);
                     return;
                 }
             };
             let Some(pool) = self.world.pool_index(p.hub, model) else {
-                self.stats.n.rejected += c.count.round() as u64;
+                self.stats.unserved(
+                    ci,
+                    false,
+                    Reason::ModelNotServed.code(),
+                    c.count.round() as u64,
+                );
                 return;
             };
             if p.start_s > now + fl.step_s {
@@ -410,7 +417,8 @@ impl Sim<'_> {
         if let Some(pool) = class.model().and_then(|m| self.fluid_last_pool(fl, m)) {
             fl.pools[pool].backlog.push_back(c);
         } else {
-            self.stats.n.rejected += c.count.round() as u64;
+            self.stats
+                .unserved(ci, false, Reason::NoCapacity.code(), c.count.round() as u64);
         }
     }
 
