@@ -29,6 +29,7 @@ pub mod catalog;
 pub mod diag;
 mod hardware;
 pub mod markup;
+pub mod overrides;
 pub mod policy;
 pub mod raw;
 pub mod scenario;
@@ -38,6 +39,7 @@ use std::path::{Path, PathBuf};
 
 pub use diag::{Diagnostic, Diagnostics, KeyPath};
 pub use hardware::*;
+pub use overrides::{Override, load_with};
 pub use policy::{BUILTIN_POLICIES, DEFAULT_POLICY, HARD_FILTERS, PolicyDef};
 pub use scenario::*;
 

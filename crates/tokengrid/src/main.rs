@@ -88,6 +88,10 @@ struct SimulateArgs {
     /// Scenario file or built-in name.
     #[arg(long, default_value = builtin::DEFAULT)]
     scenario: String,
+    /// Change one scenario value, e.g. --set hub.gansu.tariff_yuan_per_kwh=0.3 or
+    /// --set hub.*.pue=1.1 (repeatable; checked as the file is).
+    #[arg(long = "set", value_name = "PATH=VALUE", value_parser = tokengrid_core::Override::parse)]
+    set: Vec<tokengrid_core::Override>,
     /// Policy: nearest, cheapest, cost-slo, green, plan, or one of the scenario's own.
     #[arg(long, default_value = tokengrid_sched::DEFAULT_POLICY)]
     policy: String,
@@ -128,6 +132,10 @@ struct CompareArgs {
     /// Scenario file or built-in name.
     #[arg(long, default_value = builtin::DEFAULT)]
     scenario: String,
+    /// Change one scenario value, e.g. --set hub.gansu.tariff_yuan_per_kwh=0.3 or
+    /// --set hub.*.pue=1.1 (repeatable; checked as the file is).
+    #[arg(long = "set", value_name = "PATH=VALUE", value_parser = tokengrid_core::Override::parse)]
+    set: Vec<tokengrid_core::Override>,
     /// Policies, comma-separated.
     #[arg(
         long,
@@ -253,6 +261,10 @@ struct PlanArgs {
     /// Scenario file or built-in name.
     #[arg(long, default_value = builtin::DEFAULT)]
     scenario: String,
+    /// Change one scenario value, e.g. --set hub.gansu.tariff_yuan_per_kwh=0.3 or
+    /// --set hub.*.pue=1.1 (repeatable; checked as the file is).
+    #[arg(long = "set", value_name = "PATH=VALUE", value_parser = tokengrid_core::Override::parse)]
+    set: Vec<tokengrid_core::Override>,
     /// Multiply every region's request rate (e.g. 0.000714 for 2024's 100 billion tokens a day
     /// on china-national).
     #[arg(long, default_value_t = 1.0)]
@@ -276,6 +288,10 @@ struct EnergyArgs {
     /// Scenario file or built-in name.
     #[arg(long, default_value = builtin::DEFAULT)]
     scenario: String,
+    /// Change one scenario value, e.g. --set hub.gansu.tariff_yuan_per_kwh=0.3 or
+    /// --set hub.*.pue=1.1 (repeatable; checked as the file is).
+    #[arg(long = "set", value_name = "PATH=VALUE", value_parser = tokengrid_core::Override::parse)]
+    set: Vec<tokengrid_core::Override>,
     /// Accelerators per replica [default: the model's deployment, or the fewest that hold it].
     #[arg(long)]
     accelerators_per_replica: Option<u32>,
@@ -450,7 +466,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
 }
 
 fn energy(out: &mut impl Write, args: EnergyArgs) -> Result<(), Failure> {
-    let s = tokengrid_core::load(&args.scenario)?;
+    let s = tokengrid_core::load_with(&args.scenario, &args.set)?;
     let q = summary::Query {
         model: args.model,
         accelerator: args.accelerator,
@@ -517,7 +533,7 @@ fn catalog(out: &mut impl Write, args: &CatalogArgs) -> Result<(), Failure> {
 }
 
 fn plan(out: &mut impl Write, args: PlanArgs) -> Result<(), Failure> {
-    let s = load_scaled(&args.scenario, args.demand_scale)?;
+    let s = load_scaled(&args.scenario, &args.set, args.demand_scale)?;
     let p = tokengrid_sched::plan(&s).map_err(|e| Failure::Internal(e.into()))?;
     if args.format == Format::Json {
         return print_json(out, &p);
@@ -527,13 +543,17 @@ fn plan(out: &mut impl Write, args: PlanArgs) -> Result<(), Failure> {
 }
 
 /// Loads a scenario and scales its demand; a bad factor is the user's to fix.
-pub(crate) fn load_scaled(scenario: &str, factor: f64) -> Result<Scenario, Failure> {
+pub(crate) fn load_scaled(
+    scenario: &str,
+    set: &[tokengrid_core::Override],
+    factor: f64,
+) -> Result<Scenario, Failure> {
     if !(factor.is_finite() && factor > 0.0) {
         return Err(Failure::Input(format!(
             "error: --demand-scale {factor} must be a number > 0 (1 is the scenario's own demand)"
         )));
     }
-    let mut s = tokengrid_core::load(scenario)?;
+    let mut s = tokengrid_core::load_with(scenario, set)?;
     s.scale_demand(factor);
     Ok(s)
 }

@@ -66,7 +66,7 @@ fn run_one(s: &tokengrid_core::Scenario, o: &Options) -> Result<Report, Failure>
 }
 
 pub(crate) fn simulate(out: &mut impl Write, a: SimulateArgs) -> Result<(), Failure> {
-    let s = crate::load_scaled(&a.scenario, a.demand_scale)?;
+    let s = crate::load_scaled(&a.scenario, &a.set, a.demand_scale)?;
     if a.replications == 0 {
         return Err(Failure::Input(
             "error: --replications must be at least 1".into(),
@@ -191,7 +191,7 @@ fn replicate(
 }
 
 pub(crate) fn compare(out: &mut impl Write, a: CompareArgs) -> Result<(), Failure> {
-    let s = crate::load_scaled(&a.scenario, a.demand_scale)?;
+    let s = crate::load_scaled(&a.scenario, &a.set, a.demand_scale)?;
     if a.policies.is_empty() {
         return Err(Failure::Input(
             "error: --policies needs at least one policy".into(),

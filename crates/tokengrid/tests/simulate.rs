@@ -301,3 +301,53 @@ fn replications_give_means_with_95_percent_intervals() {
     assert!(table.contains("3 replications (seeds 7..=9)"), "{table}");
     assert!(table.contains("% of the mean)"), "{table}");
 }
+
+/// `--set` changes one value without editing the file: under `nearest` (which ignores prices)
+/// Gansu draws the same energy, so at 0.3 instead of 0.4 yuan/kWh (scenarios/two-hubs.toml)
+/// its cost is exactly three quarters; a bad override exits 2 naming it.
+#[test]
+fn set_overrides_a_scenario_value() {
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "simulate",
+            "--scenario",
+            "two-hubs",
+            "--policy",
+            "nearest",
+            "--duration",
+            "20m",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        json(&args)
+    };
+    let gansu = |v: &serde_json::Value| {
+        v["hubs"]
+            .as_array()
+            .and_then(|h| h.iter().find(|h| h["name"] == "gansu"))
+            .cloned()
+            .expect("gansu")
+    };
+    let (plain, cheap) = (
+        gansu(&run(&[])),
+        gansu(&run(&["--set", "hub.gansu.tariff_yuan_per_kwh=0.3"])),
+    );
+    assert_eq!(plain["energy_kwh"], cheap["energy_kwh"]);
+    let ratio = cheap["cost"].as_f64().expect("cost") / plain["cost"].as_f64().expect("cost");
+    assert!((ratio - 0.75).abs() < 1e-9, "{ratio}");
+
+    let out = tokengrid(&[
+        "simulate",
+        "--scenario",
+        "two-hubs",
+        "--set",
+        "hub.gansu.pue=0.5",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--set:1:1: hub.gansu.pue=0.5:"),
+        "{}",
+        stderr(&out)
+    );
+}
