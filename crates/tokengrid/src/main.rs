@@ -2,12 +2,12 @@
 //! crates, and prints. Exit codes: 0 success, 2 bad input (message on stderr), 1 internal error.
 
 use std::io::Write;
-use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 mod net_cmd;
+mod scenario_cmd;
 mod serve_cmd;
 mod sim_cmd;
 use tokengrid_core::{LoadError, Scenario, builtin};
@@ -391,68 +391,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
     match cli.command {
-        Command::Scenario(ScenarioCmd::List { format }) => {
-            let mut listed = Vec::new();
-            for name in builtin::NAMES {
-                let s = builtin::load(name).map_err(|e| Failure::Internal(e.into()))?;
-                match format {
-                    Format::Table => {
-                        writeln!(out, "{name:<18} {}", builtin::describe(name))?;
-                        writeln!(out, "{:<18} {}", "", summary(&s))?;
-                    }
-                    Format::Json => listed.push(serde_json::json!({
-                        "name": name,
-                        "description": builtin::describe(name),
-                        "scenario": scenario_json(&s),
-                    })),
-                }
-            }
-            if format == Format::Json {
-                print_json(
-                    &mut out,
-                    &serde_json::json!({ "schema_version": tokengrid_sim::SCHEMA_VERSION, "scenarios": listed }),
-                )?;
-            }
-        }
-        Command::Scenario(ScenarioCmd::Show { name }) => {
-            let text = match builtin::text(&name) {
-                Some(text) => text.to_owned(),
-                None => {
-                    // A file: print it only if it is a valid scenario, so `show` never hands on a
-                    // broken file without saying so.
-                    tokengrid_core::load(&name)?;
-                    std::fs::read_to_string(Path::new(&name))?
-                }
-            };
-            out.write_all(text.as_bytes())?;
-        }
-        Command::Scenario(ScenarioCmd::Validate { file, format }) => {
-            match format {
-                Format::Table => {
-                    let s = tokengrid_core::load(&file)?;
-                    writeln!(out, "ok: {file}: {}", summary(&s))?;
-                }
-                Format::Json => match tokengrid_core::load(&file) {
-                    Ok(s) => print_json(
-                        &mut out,
-                        &serde_json::json!({ "schema_version": tokengrid_sim::SCHEMA_VERSION, "ok": true, "file": file, "scenario": scenario_json(&s) }),
-                    )?,
-                    Err(LoadError::Invalid(d)) => {
-                        let problems: Vec<serde_json::Value> = d.0.iter().map(|p| serde_json::json!({
-                        "file": p.file, "line": p.line, "column": p.column, "key": p.key,
-                        "context": p.context, "message": p.message, "help": p.help,
-                    })).collect();
-                        print_json(
-                            &mut out,
-                            &serde_json::json!({ "schema_version": tokengrid_sim::SCHEMA_VERSION, "ok": false, "file": file, "problems": problems }),
-                        )?;
-                        out.flush()?;
-                        return Err(Failure::Silent);
-                    }
-                    Err(e) => return Err(e.into()),
-                },
-            }
-        }
+        Command::Scenario(cmd) => scenario_cmd::run(&mut out, cmd)?,
         Command::Energy(args) => energy(&mut out, args)?,
         Command::Net(cmd) => net_cmd::run(&mut out, cmd)?,
         Command::Catalog(args) => catalog(&mut out, &args)?,
@@ -563,59 +502,4 @@ pub(crate) fn print_json(out: &mut impl Write, v: &impl serde::Serialize) -> Res
     let text = serde_json::to_string_pretty(v).map_err(|e| Failure::Internal(e.into()))?;
     writeln!(out, "{text}")?;
     Ok(())
-}
-
-/// "24h", "90m", "45s": the form scenario files use.
-fn short_duration(d: std::time::Duration) -> String {
-    let secs = d.as_secs();
-    if d.subsec_nanos() == 0 && secs.is_multiple_of(3600) {
-        format!("{}h", secs / 3600)
-    } else if d.subsec_nanos() == 0 && secs.is_multiple_of(60) {
-        format!("{}m", secs / 60)
-    } else {
-        humantime::format_duration(d).to_string()
-    }
-}
-
-/// One line that says what a scenario holds.
-/// A scenario's outline as JSON (what `summary` says in words).
-fn scenario_json(s: &Scenario) -> serde_json::Value {
-    let accelerators: u32 = s
-        .hubs
-        .iter()
-        .flat_map(|h| h.accelerators.iter().map(|(_, n)| *n))
-        .sum();
-    serde_json::json!({
-        "name": s.name,
-        "hubs": s.hubs.len(),
-        "accelerators": accelerators,
-        "regions": s.regions.len(),
-        "classes": s.classes.len(),
-        "models": s.models.len(),
-        "links": s.links.len(),
-        "duration_s": s.duration.as_secs_f64(),
-        "start": s.start.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
-    })
-}
-
-fn summary(s: &Scenario) -> String {
-    let accelerators: u32 = s
-        .hubs
-        .iter()
-        .flat_map(|h| h.accelerators.iter().map(|(_, n)| *n))
-        .sum();
-    format!(
-        "\"{}\": {} hubs ({} accelerators), {} regions, {} classes, {} models, {} explicit links, {} from {}",
-        s.name,
-        s.hubs.len(),
-        accelerators,
-        s.regions.len(),
-        s.classes.len(),
-        s.models.len(),
-        s.links.len(),
-        short_duration(s.duration),
-        s.start
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
-    )
 }
