@@ -10,6 +10,7 @@ mod net_cmd;
 mod scenario_cmd;
 mod serve_cmd;
 mod sim_cmd;
+mod sweep_cmd;
 use tokengrid_core::{LoadError, Scenario, builtin};
 use tokengrid_energy::summary;
 
@@ -42,6 +43,11 @@ enum Command {
     ///
     /// Example: tokengrid compare --policies nearest,cost-slo,cheapest,green
     Compare(CompareArgs),
+    /// A grid of scenario values x policies x seeds, run on every core: one table, and CSV, JSON
+    /// and an HTML page with --out.
+    ///
+    /// Example: tokengrid sweep --vary hub.gansu.tariff_yuan_per_kwh=0.3,0.35,0.4 --policies nearest,cost-slo
+    Sweep(sweep_cmd::SweepArgs),
     /// List, print and check scenarios.
     #[command(subcommand)]
     Scenario(ScenarioCmd),
@@ -180,7 +186,7 @@ pub(crate) enum Mode {
     Fluid,
 }
 
-fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("{e} (write e.g. 90m, 6h, 2d)"))
 }
 
@@ -399,6 +405,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Simulate(args) => sim_cmd::simulate(&mut out, args)?,
         Command::Serve(args) => serve_cmd::serve(args)?,
         Command::Compare(args) => sim_cmd::compare(&mut out, args)?,
+        Command::Sweep(args) => sweep_cmd::sweep(&mut out, args)?,
     }
     out.flush()?;
     Ok(())

@@ -351,3 +351,56 @@ fn set_overrides_a_scenario_value() {
         stderr(&out)
     );
 }
+
+/// `sweep`: three Gansu tariffs x two policies, one row each, each point's policies over one
+/// window. Under `nearest` (which ignores prices) only Gansu's bill moves, linearly: the step
+/// from 0.30 to 0.35 yuan/kWh costs what the step from 0.35 to 0.40 does.
+#[test]
+fn sweep_runs_a_grid_of_values_and_policies() {
+    let dir = std::env::temp_dir().join(format!("tokengrid-sweep-{}", std::process::id()));
+    let out = tokengrid(&[
+        "sweep",
+        "--scenario",
+        "two-hubs",
+        "--duration",
+        "20m",
+        "--vary",
+        "hub.gansu.tariff_yuan_per_kwh=0.3,0.35,0.4",
+        "--policies",
+        "nearest,cost-slo",
+        "--format",
+        "json",
+        "--out",
+        dir.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let rows = v["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 6);
+    let nearest: Vec<f64> = rows
+        .iter()
+        .filter(|r| r["policy"] == "nearest")
+        .map(|r| r["cost"]["mean"].as_f64().expect("cost"))
+        .collect();
+    let (d1, d2) = (nearest[1] - nearest[0], nearest[2] - nearest[1]);
+    assert!(
+        d1 > 0.0 && (d1 - d2).abs() < 1e-6 * nearest[0],
+        "{nearest:?}"
+    );
+    for pair in rows.chunks(2) {
+        assert_eq!(pair[0]["point"], pair[1]["point"]);
+        assert_eq!(
+            pair[0]["window_h"], pair[1]["window_h"],
+            "one window per point"
+        );
+    }
+    let csv = std::fs::read_to_string(dir.join("sweep.csv")).expect("sweep.csv");
+    assert_eq!(csv.lines().count(), 7);
+    assert!(
+        csv.starts_with("point,policy,seeds,window_h,cost_cny,"),
+        "{csv}"
+    );
+    let html = std::fs::read_to_string(dir.join("sweep.html")).expect("sweep.html");
+    assert_eq!(html.matches("<tr><td>").count(), 6);
+    let _ = std::fs::remove_dir_all(&dir);
+}

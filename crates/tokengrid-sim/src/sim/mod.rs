@@ -172,7 +172,9 @@ pub fn run(s: &Scenario, opts: &Options) -> Result<Report, SimError> {
         if !(h.is_finite() && h > 0.0) {
             return Err(SimError::Invalid(format!("horizon {h} s must be > 0")));
         }
-        sim.horizon = ns(h);
+        // Rounded, not ceiled as event times are: a window read back from a report
+        // (`simulated_s`) must give the same nanosecond it came from.
+        sim.horizon = (h * 1e9).round() as u64;
     }
     sim.ticket = ticket;
     sim.run();
