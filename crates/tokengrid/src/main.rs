@@ -48,6 +48,14 @@ enum Command {
     ///
     /// Example: tokengrid sweep --vary hub.gansu.tariff_yuan_per_kwh=0.3,0.35,0.4 --policies nearest,cost-slo
     Sweep(sweep_cmd::SweepArgs),
+    /// Shell completions: source the output (bash: tokengrid completions bash >
+    /// ~/.local/share/bash-completion/completions/tokengrid).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// The manual page (roff): tokengrid man > tokengrid.1 && man ./tokengrid.1
+    Man,
     /// List, print and check scenarios.
     #[command(subcommand)]
     Scenario(ScenarioCmd),
@@ -406,6 +414,17 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Serve(args) => serve_cmd::serve(args)?,
         Command::Compare(args) => sim_cmd::compare(&mut out, args)?,
         Command::Sweep(args) => sweep_cmd::sweep(&mut out, args)?,
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            // Into memory first: the generator panics on a failed write (a closed pipe).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "tokengrid", &mut script);
+            out.write_all(&script)?;
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(cmd).render(&mut out)?;
+        }
     }
     out.flush()?;
     Ok(())

@@ -155,3 +155,23 @@ fn list_and_validate_speak_json() {
         (Some(true), Some("two-hubs"))
     );
 }
+
+/// Shell completions and the man page are generated from the same definitions as --help.
+#[test]
+fn completions_and_man_page_cover_every_command() {
+    let bash = tokengrid(&["completions", "bash"]);
+    assert_eq!(bash.status.code(), Some(0), "{}", stderr(&bash));
+    let script = stdout(&bash);
+    for cmd in [
+        "simulate", "compare", "sweep", "serve", "plan", "energy", "scenario",
+    ] {
+        assert!(
+            script.contains(cmd),
+            "{cmd} missing from the bash completions"
+        );
+    }
+    assert!(script.contains("--replications") && script.contains("--set"));
+    let man = tokengrid(&["man"]);
+    assert_eq!(man.status.code(), Some(0), "{}", stderr(&man));
+    assert!(stdout(&man).starts_with(".ie") && stdout(&man).contains(".SH NAME"));
+}
