@@ -135,8 +135,9 @@ struct SimulateArgs {
     /// Also write report.json and timeseries.csv to this folder.
     #[arg(long)]
     out: Option<std::path::PathBuf>,
-    /// Independent runs with seeds SEED, SEED+1, ... in parallel across cores: every headline
-    /// figure as a mean with its 95% confidence interval.
+    /// Independent runs with seeds SEED, SEED+1, ... (at most 64) in parallel across cores,
+    /// accounted over one window: every headline figure as a mean with its 95% confidence
+    /// interval.
     #[arg(long, default_value_t = 1)]
     replications: u32,
 }

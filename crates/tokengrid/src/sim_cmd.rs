@@ -104,7 +104,11 @@ pub(crate) fn simulate(out: &mut impl Write, a: SimulateArgs) -> Result<(), Fail
     }
 }
 
-/// `simulate --replications N`: N seeds on every core, summarized with 95% intervals.
+/// The most replications run at once (each holds a whole simulation in memory).
+const MAX_REPLICATIONS: usize = 64;
+
+/// `simulate --replications N`: N seeds on every core over one window, summarized with 95%
+/// intervals.
 fn replicate(
     out: &mut impl Write,
     s: &tokengrid_core::Scenario,
@@ -114,37 +118,37 @@ fn replicate(
     let seeds: Vec<u64> = (0..u64::from(a.replications))
         .map(|i| base.wrapping_add(i))
         .collect();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .min(seeds.len());
-    let next = std::sync::atomic::AtomicUsize::new(0);
+    if seeds.len() > MAX_REPLICATIONS {
+        return Err(Failure::Input(format!(
+            "error: --replications {} is more than {MAX_REPLICATIONS}: every replication runs at once, so all are accounted over one window",
+            seeds.len()
+        )));
+    }
+    // Every replication at once (the cores take turns), over one window: each seed's run is
+    // costed to the latest end of any, so the interval measures the policy, not how late a
+    // seed's last batch job happened to finish.
+    let window = tokengrid_sim::SharedWindow::new(seeds.len());
     let results: Vec<(usize, Result<Report, Failure>)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(&seed) = seeds.get(i) else { break };
-                        let mut o = options(&a.policy, a.duration, Some(seed), a.mode, a.step);
-                        o.horizon_s = a.horizon.map(|h| h.as_secs_f64());
-                        done.push((i, run_one(s, &o)));
-                    }
-                    done
-                })
+        let runs: Vec<_> = seeds
+            .iter()
+            .map(|&seed| {
+                let mut o = options(&a.policy, a.duration, Some(seed), a.mode, a.step);
+                o.horizon_s = a.horizon.map(|h| h.as_secs_f64());
+                o.window = Some(window.clone());
+                scope.spawn(move || run_one(s, &o))
             })
             .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| {
-                w.join().unwrap_or_else(|_| {
-                    vec![(
-                        usize::MAX,
+        runs.into_iter()
+            .enumerate()
+            .map(|(i, h)| {
+                (
+                    i,
+                    h.join().unwrap_or_else(|_| {
                         Err(Failure::Internal(anyhow::anyhow!(
                             "a simulation thread panicked"
-                        ))),
-                    )]
-                })
+                        )))
+                    }),
+                )
             })
             .collect()
     });
