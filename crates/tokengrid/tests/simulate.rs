@@ -289,6 +289,8 @@ fn replications_give_means_with_95_percent_intervals() {
         runs[0]["requests"]["total"] != runs[1]["requests"]["total"],
         "seeds differ"
     );
+    // One window for every seed.
+    assert!(runs.iter().all(|r| r["simulated_s"] == runs[0]["simulated_s"]));
     let table = crate::stdout(&crate::tokengrid(&[
         "simulate",
         "--scenario",
