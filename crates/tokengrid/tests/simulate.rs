@@ -290,7 +290,10 @@ fn replications_give_means_with_95_percent_intervals() {
         "seeds differ"
     );
     // One window for every seed.
-    assert!(runs.iter().all(|r| r["simulated_s"] == runs[0]["simulated_s"]));
+    assert!(
+        runs.iter()
+            .all(|r| r["simulated_s"] == runs[0]["simulated_s"])
+    );
     let table = crate::stdout(&crate::tokengrid(&[
         "simulate",
         "--scenario",
