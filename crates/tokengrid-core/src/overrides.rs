@@ -184,7 +184,7 @@ pub fn load_with(spec: &str, overrides: &[Override]) -> Result<Scenario, LoadErr
     if overrides.is_empty() {
         return Ok(plain);
     }
-    let mut doc: Table = toml::from_str(&text).map_err(|e| {
+    let cannot = |e: &dyn std::fmt::Display| {
         LoadError::Invalid(Diagnostics(vec![Diagnostic {
             file: file.clone(),
             line: 1,
@@ -194,23 +194,14 @@ pub fn load_with(spec: &str, overrides: &[Override]) -> Result<Scenario, LoadErr
             message: format!("cannot apply --set: {e}"),
             help: None,
         }]))
-    })?;
+    };
+    let mut doc: Table = toml::from_str(&text).map_err(|e| cannot(&e))?;
     let mut changed: Vec<(String, &Override)> = Vec::new();
     for o in overrides {
         let keys = apply(&mut doc, o).map_err(LoadError::Invalid)?;
         changed.extend(keys.into_iter().map(|k| (k, o)));
     }
-    let edited = toml::to_string(&doc).map_err(|e| {
-        LoadError::Invalid(Diagnostics(vec![Diagnostic {
-            file: file.clone(),
-            line: 1,
-            column: 1,
-            key: String::new(),
-            context: String::new(),
-            message: format!("cannot apply --set: {e}"),
-            help: None,
-        }]))
-    })?;
+    let edited = toml::to_string(&doc).map_err(|e| cannot(&e))?;
     let label = format!("{file} with --set");
     load_str(&edited, &label, base).map_err(|e| match e {
         // Problems now are the overrides' (the file was fine): say which set them.
