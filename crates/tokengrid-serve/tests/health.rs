@@ -9,11 +9,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use http_body_util::BodyExt;
 use tokengrid_serve::Clock;
 
 use crate::sockets::{
-    GANSU, GUIZHOU, TestClient, chat, client, dispatcher_with, fake_hub, json_of, register, send,
+    GANSU, GUIZHOU, TestClient, chat, client, dispatcher_with, fake_hub, json_of, metrics_text,
+    register, send,
 };
 
 /// A "hub" that accepts every connection, reads, and never answers; counts connections.
@@ -53,21 +53,9 @@ async fn chat_hub(c: &TestClient, d: SocketAddr) -> String {
 }
 
 async fn hub_up(c: &TestClient, d: SocketAddr, hub: &str) -> bool {
-    let m = send(
-        c,
-        "GET",
-        format!("http://{d}/metrics"),
-        None,
-        &[],
-        String::new(),
-    )
-    .await
-    .into_body()
-    .collect()
-    .await
-    .expect("metrics")
-    .to_bytes();
-    String::from_utf8_lossy(&m).contains(&format!("tokengrid_hub_up{{hub=\"{hub}\"}} 1"))
+    metrics_text(c, d)
+        .await
+        .contains(&format!("tokengrid_hub_up{{hub=\"{hub}\"}} 1"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,12 +6,11 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use http_body_util::BodyExt;
 use tokengrid_serve::Clock;
 
 use crate::sockets::{
     ADMIN, GANSU, SHANGHAI, TestClient, chat, client, dispatcher_with, fake_hub, heartbeat,
-    json_of, ledger_rows, register, send,
+    json_of, ledger_rows, metrics_text, register, send,
 };
 
 /// An arbitrary fixed instant (2026-03-02 12:00 China time), ms since the Unix epoch.
@@ -160,21 +159,7 @@ async fn client_keys_gate_the_openai_routes_with_their_models_and_rates() {
             .count(),
         3
     );
-    let metrics = send(
-        &c,
-        "GET",
-        format!("http://{d}/metrics"),
-        None,
-        &[],
-        String::new(),
-    )
-    .await
-    .into_body()
-    .collect()
-    .await
-    .expect("metrics")
-    .to_bytes();
-    let metrics = String::from_utf8_lossy(&metrics);
+    let metrics = metrics_text(&c, d).await;
     assert!(
         metrics.contains(&format!(
             "tokengrid_client_requests_total{{key=\"{a_id}\"}} 3"

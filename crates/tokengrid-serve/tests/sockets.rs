@@ -361,6 +361,25 @@ pub(crate) fn chat(stream: bool) -> String {
     .to_string()
 }
 
+/// The dispatcher's `/metrics` text.
+pub(crate) async fn metrics_text(c: &TestClient, d: SocketAddr) -> String {
+    let body = send(
+        c,
+        "GET",
+        format!("http://{d}/metrics"),
+        None,
+        &[],
+        String::new(),
+    )
+    .await
+    .into_body()
+    .collect()
+    .await
+    .expect("metrics")
+    .to_bytes();
+    String::from_utf8_lossy(&body).into_owned()
+}
+
 /// Waits for the ledger to hold `n` served requests (they are written when a body ends).
 pub(crate) async fn ledger_rows(
     st: &AppState,
