@@ -95,8 +95,11 @@ pub struct AppState {
     schedulers: Mutex<Vec<Scheduler>>,
     /// Counters and latency histograms.
     pub metrics: Metrics,
-    /// The client that forwards proxied requests.
-    pub client: HttpClient,
+    /// The clients that forward proxied requests, one per thread (a pooled connection is
+    /// driven by the thread that opened it, so a request never waits on another thread).
+    clients_by_thread: thread_local::ThreadLocal<HttpClient>,
+    /// TLS settings for https hubs (each thread's client is made with them).
+    tls: rustls::ClientConfig,
     pub(crate) recent: Mutex<VecDeque<String>>,
     pub(crate) jobs_acknowledged: AtomicU64,
     /// Served requests on their way to the ledger (written in batches by a background task).
@@ -131,7 +134,8 @@ impl AppState {
             hubs: RwLock::new(Arc::new(HubRegistry::default())),
             schedulers: Mutex::new(Vec::new()),
             metrics: Metrics::default(),
-            client: crate::upstream::client(config.connect_timeout, tls),
+            clients_by_thread: thread_local::ThreadLocal::new(),
+            tls,
             config,
             recent: Mutex::new(VecDeque::new()),
             jobs_acknowledged: AtomicU64::new(0),
@@ -142,6 +146,12 @@ impl AppState {
         });
         st.refresh().await?;
         Ok(st)
+    }
+
+    /// This thread's client for forwarding to hubs.
+    pub fn client(&self) -> &HttpClient {
+        self.clients_by_thread
+            .get_or(|| crate::upstream::client(self.config.connect_timeout, self.tls.clone()))
     }
 
     /// Milliseconds since the Unix epoch, by the configured clock.

@@ -221,7 +221,7 @@ async fn route(
                 continue;
             }
         };
-        let why = match tokio::time::timeout(first_byte, st.client.request(upstream)).await {
+        let why = match tokio::time::timeout(first_byte, st.client().request(upstream)).await {
             Ok(Ok(resp)) if !fails_over(resp.status()) => {
                 st.cooling.answered(&name);
                 let asked = Asked {

@@ -4,34 +4,44 @@ use sqlx::Row;
 
 use super::{Ledger, RequestRow, StoreError};
 
+/// Rows per INSERT statement: 12 parameters each, so 6,000 per statement, within SQLite's
+/// 32,766 and PostgreSQL's 65,535.
+const ROWS_PER_INSERT: usize = 500;
+
 impl Ledger {
     /// Records a served request.
     pub async fn record_request(&self, r: &RequestRow) -> Result<(), StoreError> {
         self.record_requests(std::slice::from_ref(r)).await
     }
 
-    /// Records served requests in one transaction (one commit, one fsync, for the lot).
+    /// Records served requests in one transaction (one commit, one fsync, for the lot), as
+    /// multi-row inserts of up to [`ROWS_PER_INSERT`] rows (a statement per row would cost a
+    /// round trip to the database, or to SQLite's worker thread, per row).
     pub async fn record_requests(&self, rows: &[RequestRow]) -> Result<(), StoreError> {
-        let sql = "INSERT INTO requests (hub, model, prompt_tokens, output_tokens, energy_j, cost, at_ms, status, usage_reported, complete, latency_ms, client_key) \
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+        if rows.is_empty() {
+            return Ok(());
+        }
         on!(self, |p| {
             let mut tx = p.begin().await?;
-            for r in rows {
-                sqlx::query(sql)
-                    .bind(&r.hub)
-                    .bind(&r.model)
-                    .bind(r.prompt_tokens)
-                    .bind(r.output_tokens)
-                    .bind(r.energy_j)
-                    .bind(r.cost)
-                    .bind(r.at_ms)
-                    .bind(r.status)
-                    .bind(i64::from(r.usage_reported))
-                    .bind(i64::from(r.complete))
-                    .bind(r.latency_ms)
-                    .bind(&r.client_key)
-                    .execute(&mut *tx)
-                    .await?;
+            for chunk in rows.chunks(ROWS_PER_INSERT) {
+                let mut q = sqlx::QueryBuilder::new(
+                    "INSERT INTO requests (hub, model, prompt_tokens, output_tokens, energy_j, cost, at_ms, status, usage_reported, complete, latency_ms, client_key) ",
+                );
+                q.push_values(chunk, |mut b, r| {
+                    b.push_bind(&r.hub)
+                        .push_bind(&r.model)
+                        .push_bind(r.prompt_tokens)
+                        .push_bind(r.output_tokens)
+                        .push_bind(r.energy_j)
+                        .push_bind(r.cost)
+                        .push_bind(r.at_ms)
+                        .push_bind(r.status)
+                        .push_bind(i64::from(r.usage_reported))
+                        .push_bind(i64::from(r.complete))
+                        .push_bind(r.latency_ms)
+                        .push_bind(&r.client_key);
+                });
+                q.build().execute(&mut *tx).await?;
             }
             tx.commit().await?;
         });
