@@ -2,7 +2,9 @@
 //! location and SLOs from headers, and how long a hub may take to answer it.
 
 use axum::http::HeaderMap;
-use serde_json::Value;
+use serde::Deserialize;
+use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 
 use crate::error::ApiError;
 use crate::upstream::Api;
@@ -28,54 +30,188 @@ pub struct Parsed {
     pub stream: bool,
 }
 
-fn text_len(v: &Value) -> usize {
-    match v {
-        Value::String(s) => s.chars().count(),
-        Value::Array(a) => a.iter().map(text_len).sum(),
-        Value::Object(o) => o.get("text").or(o.get("content")).map_or(0, text_len),
-        _ => 0,
+/// The fields of an OpenAI request body the decision needs, each as its raw JSON (the rest of
+/// the body is skipped, not built into a tree: a request costs a few allocations, not one per
+/// JSON value).
+#[derive(Deserialize)]
+struct Fields<'a> {
+    #[serde(borrow, default, deserialize_with = "raw")]
+    model: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "raw")]
+    messages: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "raw")]
+    prompt: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "raw")]
+    max_tokens: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "raw")]
+    max_completion_tokens: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "raw")]
+    stream: Option<&'a RawValue>,
+}
+
+/// A present field, `null` included (`Option<&RawValue>` alone reads `null` as absent).
+fn raw<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(d).map(Some)
+}
+
+/// The characters of text in a message's content: a string; the `text` (else `content`) of
+/// an object; the sum over an array of either (multimodal parts). Counted while the JSON is
+/// read, without keeping it.
+struct TextLen(usize);
+
+impl<'de> Deserialize<'de> for TextLen {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(TextLenVisitor)
     }
+}
+
+struct TextLenVisitor;
+
+/// The keys of a content part that hold its text (read without allocating).
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "lowercase")]
+enum PartKey {
+    Text,
+    Content,
+    #[serde(other)]
+    Other,
+}
+
+impl<'de> Visitor<'de> for TextLenVisitor {
+    type Value = TextLen;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("message content")
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<TextLen, E> {
+        Ok(TextLen(v.chars().count()))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<TextLen, A::Error> {
+        let mut n = 0;
+        while let Some(TextLen(k)) = seq.next_element()? {
+            n += k;
+        }
+        Ok(TextLen(n))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TextLen, A::Error> {
+        let (mut text, mut content) = (None, None);
+        while let Some(key) = map.next_key::<PartKey>()? {
+            match key {
+                PartKey::Text => text = Some(map.next_value::<TextLen>()?.0),
+                PartKey::Content => content = Some(map.next_value::<TextLen>()?.0),
+                PartKey::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(TextLen(text.or(content).unwrap_or(0)))
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<TextLen, E> {
+        Ok(TextLen(0))
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<TextLen, E> {
+        Ok(TextLen(0))
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<TextLen, E> {
+        Ok(TextLen(0))
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<TextLen, E> {
+        Ok(TextLen(0))
+    }
+
+    fn visit_unit<E>(self) -> Result<TextLen, E> {
+        Ok(TextLen(0))
+    }
+}
+
+/// A chat message: the characters of its `content`.
+#[derive(Deserialize)]
+struct Message {
+    #[serde(default)]
+    content: Option<TextLen>,
+}
+
+fn text_len(raw: &RawValue) -> usize {
+    serde_json::from_str::<TextLen>(raw.get()).map_or(0, |t| t.0)
+}
+
+/// The first non-space byte of a raw JSON value (which kind of value it is).
+fn kind(raw: &RawValue) -> u8 {
+    raw.get().trim_start().bytes().next().unwrap_or(b' ')
 }
 
 /// Checks an OpenAI request body and estimates its size. Errors say what is wrong.
 pub fn parse(api: Api, body: &[u8]) -> Result<Parsed, String> {
-    let v: Value = serde_json::from_slice(body).map_err(|e| format!("invalid JSON body: {e}"))?;
-    let Some(o) = v.as_object() else {
+    let invalid = |e: serde_json::Error| format!("invalid JSON body: {e}");
+    // Whether the body is JSON at all, then whether it is an object.
+    if !body.trim_ascii_start().starts_with(b"{") {
+        // (A struct would also read a JSON array, field by field.)
+        serde_json::from_slice::<IgnoredAny>(body).map_err(invalid)?;
         return Err("the body must be a JSON object".into());
+    }
+    let f: Fields<'_> = match serde_json::from_slice(body) {
+        Ok(f) => f,
+        Err(e) if e.is_data() => return Err(format!("invalid body: {e}")),
+        Err(e) => return Err(invalid(e)),
     };
-    let model = match o.get("model") {
-        Some(Value::String(m)) if !m.is_empty() => m.clone(),
+    let model = match f.model {
+        Some(m) if kind(m) == b'"' => {
+            let m: String = serde_json::from_str(m.get()).map_err(invalid)?;
+            if m.is_empty() {
+                return Err("\"model\" must be a non-empty string".into());
+            }
+            m
+        }
         Some(_) => return Err("\"model\" must be a non-empty string".into()),
         None => return Err("missing \"model\"".into()),
     };
     let chars = match api {
-        Api::Chat => match o.get("messages") {
-            Some(Value::Array(m)) if !m.is_empty() => {
-                if let Some(bad) = m.iter().position(|x| !x.is_object()) {
-                    return Err(format!("\"messages\"[{bad}] must be an object"));
+        Api::Chat => match f.messages {
+            Some(m) if kind(m) == b'[' => {
+                let m: Vec<&RawValue> = serde_json::from_str(m.get()).map_err(invalid)?;
+                if m.is_empty() {
+                    return Err("\"messages\" must be a non-empty array".into());
                 }
-                m.iter().map(|x| x.get("content").map_or(0, text_len)).sum()
+                let mut chars = 0;
+                for (i, x) in m.iter().enumerate() {
+                    if kind(x) != b'{' {
+                        return Err(format!("\"messages\"[{i}] must be an object"));
+                    }
+                    let msg: Message = serde_json::from_str(x.get()).map_err(invalid)?;
+                    chars += msg.content.map_or(0, |t| t.0);
+                }
+                chars
             }
             Some(_) => return Err("\"messages\" must be a non-empty array".into()),
             None => return Err("missing \"messages\"".into()),
         },
-        Api::Completions => match o.get("prompt") {
-            Some(p @ (Value::String(_) | Value::Array(_))) => text_len(p),
+        Api::Completions => match f.prompt {
+            Some(p) if matches!(kind(p), b'"' | b'[') => text_len(p),
             Some(_) => return Err("\"prompt\" must be a string or an array".into()),
             None => return Err("missing \"prompt\"".into()),
         },
     };
-    let output_tokens = match o.get("max_tokens").or(o.get("max_completion_tokens")) {
-        None | Some(Value::Null) => DEFAULT_OUTPUT_TOKENS,
-        Some(Value::Number(n)) => match n.as_u64() {
-            Some(n) if n > 0 => u32::try_from(n).unwrap_or(u32::MAX),
+    let max = f
+        .max_tokens
+        .filter(|m| m.get() != "null")
+        .or(f.max_completion_tokens);
+    let output_tokens = match max.map(|m| m.get().trim()) {
+        None | Some("null") => DEFAULT_OUTPUT_TOKENS,
+        Some(n) => match n.parse::<u64>() {
+            Ok(n) if n > 0 => u32::try_from(n).unwrap_or(u32::MAX),
             _ => return Err("\"max_tokens\" must be a positive integer".into()),
         },
-        Some(_) => return Err("\"max_tokens\" must be a positive integer".into()),
     };
-    let stream = match o.get("stream") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
+    let stream = match f.stream.map(|s| s.get().trim()) {
+        None | Some("null" | "false") => false,
+        Some("true") => true,
         Some(_) => return Err("\"stream\" must be true or false".into()),
     };
     let tokens = chars.div_ceil(CHARS_PER_TOKEN).max(1);
@@ -153,6 +289,84 @@ mod tests {
     use std::time::Duration;
 
     use super::first_byte_timeout;
+    use super::{Api, DEFAULT_OUTPUT_TOKENS, parse};
+
+    #[test]
+    fn a_chat_body_is_sized_by_the_text_of_its_messages() {
+        // 44 characters of text, 4 in a text part beside an image part (no text): 48 / 4 = 12.
+        let body = br#"{"model":"deep\u0073eek-v3","temperature":0.2,"messages":[
+            {"role":"user","content":"How much does a token cost in Gansu at noon?"},
+            {"role":"user","content":[{"type":"text","text":"abcd"},
+                                      {"type":"image_url","image_url":{"url":"x"}}]}],
+            "max_tokens":16,"stream":true}"#;
+        let p = parse(Api::Chat, body).expect("valid");
+        assert_eq!(p.model, "deepseek-v3");
+        assert_eq!(p.prompt_tokens, 12);
+        assert_eq!(p.output_tokens, 16);
+        assert!(p.stream);
+        // No max_tokens: the default; max_completion_tokens stands in for it.
+        let body = br#"{"model":"m","messages":[{"role":"user","content":"abcde"}]}"#;
+        let p = parse(Api::Chat, body).expect("valid");
+        assert_eq!(
+            (p.prompt_tokens, p.output_tokens, p.stream),
+            (2, DEFAULT_OUTPUT_TOKENS, false)
+        );
+        let body = br#"{"model":"m","messages":[{"content":"a"}],"max_completion_tokens":7}"#;
+        assert_eq!(parse(Api::Chat, body).expect("valid").output_tokens, 7);
+        // A completion's prompt: a string, or an array of them.
+        let body = br#"{"model":"m","prompt":["abcd","efgh","i"]}"#;
+        assert_eq!(
+            parse(Api::Completions, body).expect("valid").prompt_tokens,
+            3
+        );
+    }
+
+    #[test]
+    fn a_bad_body_is_refused_with_what_is_wrong() {
+        let err = |api, body: &[u8]| parse(api, body).expect_err("refused");
+        assert!(err(Api::Chat, b"{\"model\":").starts_with("invalid JSON body"));
+        assert_eq!(err(Api::Chat, b"[1]"), "the body must be a JSON object");
+        let cases: [(&[u8], &str); 8] = [
+            (br#"{"messages":[{}]}"#, "missing \"model\""),
+            (
+                br#"{"model":"","messages":[{}]}"#,
+                "\"model\" must be a non-empty string",
+            ),
+            (
+                br#"{"model":5,"messages":[{}]}"#,
+                "\"model\" must be a non-empty string",
+            ),
+            (br#"{"model":"m"}"#, "missing \"messages\""),
+            (
+                br#"{"model":"m","messages":[]}"#,
+                "\"messages\" must be a non-empty array",
+            ),
+            (
+                br#"{"model":"m","messages":[{},3]}"#,
+                "\"messages\"[1] must be an object",
+            ),
+            (
+                br#"{"model":"m","messages":[{}],"max_tokens":0}"#,
+                "\"max_tokens\" must be a positive integer",
+            ),
+            (
+                br#"{"model":"m","messages":[{}],"stream":"yes"}"#,
+                "\"stream\" must be true or false",
+            ),
+        ];
+        for (body, want) in cases {
+            assert_eq!(
+                err(Api::Chat, body),
+                want,
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        assert_eq!(
+            err(Api::Completions, br#"{"model":"m","prompt":5}"#),
+            "\"prompt\" must be a string or an array"
+        );
+    }
 
     #[test]
     fn the_first_byte_wait_follows_the_requests_slo_within_the_configured_bound() {

@@ -9,7 +9,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};
 use hyper::body::Incoming;
-use serde_json::Value;
+use serde::Deserialize;
 use tokengrid_energy::JOULES_PER_KWH;
 use tokengrid_sched::ModelSnapshot;
 use tokengrid_sched::estimate::facility_kwh;
@@ -47,12 +47,23 @@ pub(super) struct UsageScan {
 /// Most bytes of a response kept to look for its usage.
 const MAX_SCAN: usize = 4 << 20;
 
-fn usage_of(v: &Value) -> Option<(u64, u64)> {
-    let u = v.get("usage")?.as_object()?;
-    Some((
-        u.get("prompt_tokens")?.as_u64()?,
-        u.get("completion_tokens")?.as_u64()?,
-    ))
+/// An OpenAI answer (or stream chunk) read for its `usage` alone; the rest is skipped.
+#[derive(Deserialize)]
+struct Answer {
+    #[serde(default)]
+    usage: Option<Usage>,
+}
+
+#[derive(Deserialize)]
+struct Usage {
+    prompt_tokens: u64,
+    completion_tokens: u64,
+}
+
+/// (prompt, completion) tokens from an answer's `usage`, when it has a well-formed one.
+fn usage_of(json: &[u8]) -> Option<(u64, u64)> {
+    let u = serde_json::from_slice::<Answer>(json).ok()?.usage?;
+    Some((u.prompt_tokens, u.completion_tokens))
 }
 
 impl UsageScan {
@@ -81,19 +92,14 @@ impl UsageScan {
         if !data.windows(7).any(|w| w == b"\"usage\"") {
             return;
         }
-        if let Ok(v) = serde_json::from_slice::<Value>(data.trim_ascii())
-            && let Some(u) = usage_of(&v)
-        {
+        if let Some(u) = usage_of(data.trim_ascii()) {
             self.usage = Some(u);
         }
     }
 
     fn usage(&mut self) -> Option<(u64, u64)> {
         if !self.sse && self.usage.is_none() {
-            self.usage = serde_json::from_slice::<Value>(&self.buf)
-                .ok()
-                .as_ref()
-                .and_then(usage_of);
+            self.usage = usage_of(&self.buf);
         } else if self.sse && !self.buf.is_empty() {
             let rest = std::mem::take(&mut self.buf);
             self.line(&rest);
