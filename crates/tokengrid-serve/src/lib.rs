@@ -35,6 +35,7 @@ mod cooling;
 mod error;
 pub mod jobs;
 pub mod maintenance;
+mod memory;
 pub mod metrics;
 pub mod proxy;
 /// Secrets kept out of logs.

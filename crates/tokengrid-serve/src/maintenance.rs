@@ -1,6 +1,7 @@
 //! What a dispatcher replica does besides answering requests: every second it catches up with
 //! the ledger (hubs and heartbeats of other replicas), puts back jobs whose claim or hub was
-//! lost, and schedules queued jobs. [`run`] serves until shutdown, then flushes the ledger.
+//! lost, schedules queued jobs, and after a connection storm hands freed memory back to the
+//! system. [`run`] serves until shutdown, then flushes the ledger.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -29,6 +30,14 @@ pub async fn tick(st: &Arc<AppState>) {
     let policy = st.config.policy.clone();
     if let Err(e) = schedule_queued(st, &policy, JOBS_PER_TICK).await {
         tracing::warn!(error = %e, "scheduling queued jobs failed; will retry");
+    }
+    if crate::server::storm_passed(crate::memory::STORM_CONNECTIONS) {
+        let released = crate::memory::release();
+        tracing::info!(
+            open = crate::server::open_connections(),
+            released,
+            "a connection storm has passed; freed memory handed back to the system"
+        );
     }
 }
 

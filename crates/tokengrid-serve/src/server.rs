@@ -146,6 +146,8 @@ impl Connection {
 struct Workers {
     workers: Vec<Worker>,
     next: AtomicUsize,
+    /// The most connections open at once since memory was last handed back.
+    peak: AtomicUsize,
 }
 
 struct Worker {
@@ -161,6 +163,7 @@ fn workers() -> &'static Workers {
         Workers {
             workers: (0..n).map(Worker::start).collect(),
             next: AtomicUsize::new(0),
+            peak: AtomicUsize::new(0),
         }
     })
 }
@@ -177,10 +180,40 @@ impl Workers {
             return;
         };
         w.open.fetch_add(1, Ordering::Relaxed);
+        self.peak.fetch_max(self.open(), Ordering::Relaxed);
         if w.tx.send(conn).is_err() {
             w.open.fetch_sub(1, Ordering::Relaxed);
             tracing::error!("a connection worker has stopped; connection closed");
         }
+    }
+}
+
+impl Workers {
+    /// Connections open now, across workers.
+    fn open(&self) -> usize {
+        self.workers
+            .iter()
+            .map(|w| w.open.load(Ordering::Relaxed))
+            .sum()
+    }
+}
+
+/// Connections the process serves now.
+pub fn open_connections() -> usize {
+    workers().open()
+}
+
+/// Whether a connection storm has passed: at least `closed` connections fewer are open than at
+/// the peak since the last time this said so (the peak then starts again from now).
+pub(crate) fn storm_passed(closed: usize) -> bool {
+    let w = workers();
+    let open = w.open();
+    let peak = w.peak.load(Ordering::Relaxed);
+    if peak >= open + closed {
+        w.peak.store(open, Ordering::Relaxed);
+        true
+    } else {
+        false
     }
 }
 
