@@ -27,7 +27,7 @@ use tokengrid_core::Scenario;
 use tokengrid_sim::Report;
 use tokengrid_sim::report::CDF_QUANTILES;
 
-use svg::{Chart, esc, palette};
+use svg::{Chart, Scale, esc, palette};
 
 /// Chart ids every report contains (per run, suffixed with the run index).
 pub const CHARTS: [&str; 5] = ["power", "utilization", "latency-cdf", "cost-carbon", "map"];
@@ -112,16 +112,23 @@ type Metric = fn(&Report) -> f64;
 fn compare(out: &mut String, runs: &[Report], currency: &str) {
     out.push_str("<h2>Policies side by side</h2>");
     summary_table(out, runs, currency);
+    let cost = format!("cost ({currency})");
     let metrics: [(&str, Metric); 3] = [
-        ("cost", |r| r.energy.cost),
-        ("kg CO2", |r| r.energy.carbon_kg),
-        ("SLO met %", |r| r.requests.slo_met_fraction * 100.0),
+        (&cost, |r| r.energy.cost),
+        ("CO2 (kg)", |r| r.energy.carbon_kg),
+        ("SLO met (%)", |r| r.requests.slo_met_fraction * 100.0),
     ];
     let _ = write!(out, r#"<figure id="{COMPARE_CHART}"><div class="grid">"#);
     for (name, f) in &metrics {
         let values: Vec<(String, f64)> = runs.iter().map(|r| (r.policy.clone(), f(r))).collect();
         let max = values.iter().map(|v| v.1).fold(0.0, f64::max).max(1e-9);
-        let mut c = Chart::new(380, 220, (0.0, values.len() as f64), (0.0, max * 1.1));
+        // A share never needs room above 100%.
+        let top = if name.contains('%') {
+            100.0
+        } else {
+            max * 1.05
+        };
+        let mut c = Chart::new(380, 220, (0.0, values.len() as f64), (0.0, top));
         c.axes("", name);
         for (i, (label, v)) in values.iter().enumerate() {
             c.bar(i as f64 + 0.15, 0.7, *v, palette(i));
@@ -140,7 +147,7 @@ fn run_section(out: &mut String, s: &Scenario, r: &Report, i: usize) {
         esc(&r.policy)
     );
     summary_table(out, std::slice::from_ref(r), &s.currency);
-    power(out, r, i);
+    power(out, r, i, &s.currency);
     utilization(out, r, i);
     latency_cdf(out, r, i);
     cost_carbon(out, r, i, &s.currency);
@@ -161,7 +168,7 @@ fn hours_span(r: &Report) -> f64 {
         / 3600.0
 }
 
-fn power(out: &mut String, r: &Report, i: usize) {
+fn power(out: &mut String, r: &Report, i: usize, currency: &str) {
     let _ = write!(out, r#"<figure id="power-{i}"><div class="grid">"#);
     let t_max = hours_span(r);
     let p_max = r
@@ -170,27 +177,45 @@ fn power(out: &mut String, r: &Report, i: usize) {
         .map(|x| x.power_mw)
         .fold(0.0, f64::max)
         .max(1e-6);
+    // kW where the hubs draw less than a megawatt.
+    let (unit, per_mw) = if p_max < 1.0 {
+        ("kW", 1000.0)
+    } else {
+        ("MW", 1.0)
+    };
+    let tariff_max = r.timeseries.iter().map(|x| x.tariff).fold(0.0, f64::max);
     for h in &r.hubs {
         let steps = hub_steps(r, &h.name);
-        let mut c = Chart::new(290, 170, (0.0, t_max), (0.0, p_max * 1.1));
-        c.axes("hours", "MW");
+        let mut c = Chart::new(290, 170, (0.0, t_max), (0.0, p_max * per_mw * 1.05))
+            .with_x(Scale::hours(0.0, t_max))
+            .right_margin(40.0);
+        c.axes("hours since start", &format!("facility power ({unit})"));
         c.title(&h.name);
-        let green: Vec<(f64, f64)> = steps.iter().map(|x| (x.t_s / 3600.0, x.green_mw)).collect();
+        let green: Vec<(f64, f64)> = steps
+            .iter()
+            .map(|x| (x.t_s / 3600.0, x.green_mw * per_mw))
+            .collect();
         let total: Vec<(f64, f64)> = steps
             .iter()
-            .map(|x| (x.t_s / 3600.0, x.green_mw + x.grid_mw))
+            .map(|x| (x.t_s / 3600.0, (x.green_mw + x.grid_mw) * per_mw))
             .collect();
         c.area(&green, None, "#3a9d5d");
         c.area(&total, Some(&green), "#8c8c8c");
+        let tariff: Vec<(f64, f64)> = steps.iter().map(|x| (x.t_s / 3600.0, x.tariff)).collect();
+        c.line_right(&tariff, tariff_max, "#b03060");
         out.push_str(&c.finish());
     }
-    out.push_str("</div><figcaption>Facility power per hub over the run, 15-minute steps: green supply used (green), grid (grey).</figcaption></figure>");
+    let _ = write!(
+        out,
+        "</div><figcaption>Facility power per hub over the run, 15-minute steps: green supply used (green), grid (grey); the dashed line is the hub's grid tariff ({} per kWh, right scale).</figcaption></figure>",
+        esc(currency)
+    );
 }
 
 fn utilization(out: &mut String, r: &Report, i: usize) {
     let t_max = hours_span(r);
-    let mut c = Chart::new(1150, 280, (0.0, t_max), (0.0, 100.0));
-    c.axes("hours since start", "% of serving capacity in use");
+    let mut c = Chart::new(1150, 280, (0.0, t_max), (0.0, 100.0)).with_x(Scale::hours(0.0, t_max));
+    c.axes("hours since start", "serving capacity in use (%)");
     for (k, h) in r.hubs.iter().enumerate() {
         let pts: Vec<(f64, f64)> = hub_steps(r, &h.name)
             .iter()
@@ -218,13 +243,10 @@ fn latency_cdf(out: &mut String, r: &Report, i: usize) {
             .copied()
             .chain(cl.e2e_slo_ms)
             .fold(1.0, f64::max);
-        // Log scale of milliseconds.
-        let (lo, hi) = (
-            cl.e2e_cdf_ms[0].max(0.1).log10().floor(),
-            max.log10().ceil().max(1.0),
-        );
-        let mut c = Chart::new(380, 220, (lo, hi), (0.0, 1.0));
-        c.axes("end-to-end latency, log10 ms", "share of requests");
+        // Log scale of milliseconds, read as durations.
+        let x = Scale::log_ms(cl.e2e_cdf_ms[0].max(0.1), max);
+        let mut c = Chart::new(380, 220, x.range, (0.0, 1.0)).with_x(x);
+        c.axes("end-to-end latency (log scale)", "share of requests");
         c.title(&cl.name);
         let pts: Vec<(f64, f64)> = cl
             .e2e_cdf_ms
@@ -252,11 +274,14 @@ fn cost_carbon(out: &mut String, r: &Report, i: usize, currency: &str) {
         ("CO2", "kg", |h| h.carbon_kg),
     ] {
         let max = r.hubs.iter().map(f).fold(0.0, f64::max).max(1e-9);
-        let mut c = Chart::new(570, 240, (0.0, r.hubs.len() as f64), (0.0, max * 1.1));
+        let n = r.hubs.len() as f64;
+        let mut c = Chart::new(570, 300, (0.0, n), (0.0, max * 1.05))
+            .with_x(Scale::within(0.0, n))
+            .margins(90.0, 90.0);
         c.axes("", &format!("{name} ({unit})"));
         for (k, h) in r.hubs.iter().enumerate() {
             c.bar(k as f64 + 0.15, 0.7, f(h), palette(k));
-            c.label_x(k as f64 + 0.5, h.name.split('-').next().unwrap_or(&h.name));
+            c.label_x_slanted(k as f64 + 0.5, &h.name);
         }
         out.push_str(&c.finish());
     }
@@ -278,12 +303,23 @@ fn map(out: &mut String, s: &Scenario, r: &Report, i: usize) {
         .chain(s.regions.iter().map(|x| x.lon));
     let (lat_lo, lat_hi) = lats.fold((90.0f64, -90.0f64), |(a, b), x| (a.min(x), b.max(x)));
     let (lon_lo, lon_hi) = lons.fold((180.0f64, -180.0f64), |(a, b), x| (a.min(x), b.max(x)));
-    let mut c = Chart::new(
-        1150,
-        520,
-        (lon_lo - 2.0, lon_hi + 2.0),
-        (lat_lo - 2.0, lat_hi + 2.0),
-    );
+    // Equirectangular around the middle latitude: a degree of longitude is cos(latitude) of a
+    // degree of latitude, so the span that is short for the plot's shape is widened.
+    let (w, h) = (1150.0, 520.0);
+    let (plot_w, plot_h) = (w - 64.0, h - 56.0);
+    let (mut lon_span, mut lat_span) = (lon_hi - lon_lo + 4.0, lat_hi - lat_lo + 4.0);
+    let cos_lat = ((lat_lo + lat_hi) / 2.0).to_radians().cos().max(0.1);
+    if lon_span * cos_lat / plot_w < lat_span / plot_h {
+        lon_span = lat_span / plot_h * plot_w / cos_lat;
+    } else {
+        lat_span = lon_span * cos_lat * plot_h / plot_w;
+    }
+    let (lon_mid, lat_mid) = ((lon_lo + lon_hi) / 2.0, (lat_lo + lat_hi) / 2.0);
+    let x = Scale::within(lon_mid - lon_span / 2.0, lon_mid + lon_span / 2.0);
+    let y = Scale::within(lat_mid - lat_span / 2.0, lat_mid + lat_span / 2.0);
+    let mut c = Chart::new(w as u32, h as u32, x.range, y.range)
+        .with_x(x)
+        .with_y(y);
     c.axes("longitude, degrees east", "latitude, degrees north");
     let max_flow = r.flows.iter().map(|f| f.requests).max().unwrap_or(1).max(1) as f64;
     for f in &r.flows {
