@@ -321,6 +321,12 @@ fn map(out: &mut String, s: &Scenario, r: &Report, i: usize) {
         .with_x(x)
         .with_y(y);
     c.axes("longitude, degrees east", "latitude, degrees north");
+    let outlines = outlines();
+    c.outlines(
+        &format!("map-clip-{i}"),
+        outlines.iter().map(Vec::as_slice),
+        "#b8b8b8",
+    );
     let max_flow = r.flows.iter().map(|f| f.requests).max().unwrap_or(1).max(1) as f64;
     for f in &r.flows {
         let (Some(reg), Some(hub)) = (s.region_id(&f.region), s.hub_id(&f.hub)) else {
@@ -338,7 +344,24 @@ fn map(out: &mut String, s: &Scenario, r: &Report, i: usize) {
     }
     let _ = write!(
         out,
-        r#"<figure id="map-{i}">{}<figcaption>Hubs (blue) and demand regions (red) by latitude and longitude; line width is the share of a region's completed requests served at that hub.</figcaption></figure>"#,
+        r#"<figure id="map-{i}">{}<figcaption>Hubs (blue) and demand regions (red); line width is the share of a region's completed requests served at that hub. Coastlines and borders: Natural Earth 1:50m (public domain).</figcaption></figure>"#,
         c.finish()
     );
+}
+
+/// Coastlines and borders of East and Central Asia for the map (Natural Earth 1:50m, public
+/// domain; written by tools/outlines.py): one line of (lon, lat) points per stretch.
+fn outlines() -> Vec<Vec<(f64, f64)>> {
+    include_str!("outlines.txt")
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| {
+            l.split(' ')
+                .filter_map(|p| {
+                    let (lon, lat) = p.split_once(',')?;
+                    Some((lon.parse().ok()?, lat.parse().ok()?))
+                })
+                .collect()
+        })
+        .collect()
 }

@@ -170,6 +170,39 @@ impl Chart {
         }
     }
 
+    /// Lines of an outline map (coastlines and borders) behind the data, clipped to the plot;
+    /// `id` names the clip region (unique in the page).
+    pub(crate) fn outlines<'a>(
+        &mut self,
+        id: &str,
+        lines: impl Iterator<Item = &'a [(f64, f64)]>,
+        colour: &str,
+    ) {
+        let (x0, x1, y0, y1) = (self.m.0, self.w - self.m.1, self.m.2, self.h - self.m.3);
+        let _ = write!(
+            self.body,
+            r##"<clipPath id="{id}"><rect x="{x0:.1}" y="{y0:.1}" width="{:.1}" height="{:.1}"/></clipPath><g clip-path="url(#{id})" fill="none" stroke="{colour}" stroke-width="0.8">"##,
+            x1 - x0,
+            y1 - y0
+        );
+        let (xr, yr) = (self.x, self.y);
+        for pts in lines {
+            // Lines wholly outside the plot are left out of the page.
+            let inside = pts
+                .iter()
+                .any(|&(x, y)| x >= xr.0 && x <= xr.1 && y >= yr.0 && y <= yr.1);
+            if !inside || pts.len() < 2 {
+                continue;
+            }
+            let d: Vec<String> = pts
+                .iter()
+                .map(|&(x, y)| format!("{:.1},{:.1}", self.px(x), self.py(y)))
+                .collect();
+            let _ = write!(self.body, r##"<polyline points="{}"/>"##, d.join(" "));
+        }
+        self.body.push_str("</g>");
+    }
+
     /// Room on the right for a second scale.
     pub(crate) fn right_margin(mut self, px: f64) -> Self {
         self.m.1 = px;
