@@ -365,3 +365,33 @@ fn outlines() -> Vec<Vec<(f64, f64)>> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::outlines;
+
+    #[test]
+    fn the_map_outlines_cover_east_asia_and_stay_in_their_window() {
+        let lines = outlines();
+        assert!(lines.len() > 100, "{} lines", lines.len());
+        // tools/outlines.py keeps lon 60..150, lat -12..58 with 5 degrees of margin.
+        for p in lines.iter().flatten() {
+            assert!(
+                (55.0..=155.0).contains(&p.0) && (-17.0..=63.0).contains(&p.1),
+                "{p:?}"
+            );
+        }
+        // The coast at the Yangtze mouth, east of Shanghai (31.23 N, 121.47 E), about 121.9 E.
+        let near = |lon: f64, lat: f64| {
+            lines
+                .iter()
+                .flatten()
+                .any(|p| (p.0 - lon).abs() < 0.5 && (p.1 - lat).abs() < 0.5)
+        };
+        assert!(near(121.9, 31.0), "no coastline by Shanghai");
+        // Hainan's south coast near Sanya (18.25 N, 109.5 E).
+        assert!(near(109.5, 18.3), "no coastline by Sanya");
+        // Nothing in the open Pacific east of Japan.
+        assert!(!near(150.0, 30.0));
+    }
+}
