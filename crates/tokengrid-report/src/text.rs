@@ -397,3 +397,62 @@ pub fn replications(sum: &tokengrid_sim::Summary, first: &Report, currency: &str
     line(&mut out, "requests", &sum.requests, 0, 1.0);
     out
 }
+
+/// One policy of `compare --replications`: its summary, and its cost against the first
+/// policy's on the same seeds, percent.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PolicySummary {
+    /// The policy.
+    pub policy: String,
+    /// Its figures over the seeds.
+    pub summary: tokengrid_sim::Summary,
+    /// (its cost / the first policy's cost - 1) x 100 per seed, summarized.
+    pub cost_vs_first_percent: tokengrid_sim::Estimate,
+}
+
+/// The table of `compare --replications`.
+pub fn compare_replications(rows: &[PolicySummary], scenario: &str, currency: &str) -> String {
+    let mut out = String::new();
+    let Some(first) = rows.first() else {
+        return out;
+    };
+    let sum = &first.summary;
+    let _ = writeln!(
+        out,
+        "{scenario}: {} policies x {} replications (seeds {}..={}), mean +- 95% confidence interval; cost differences paired by seed against {}",
+        rows.len(),
+        sum.replications,
+        sum.seeds.first().copied().unwrap_or(0),
+        sum.seeds.last().copied().unwrap_or(0),
+        first.policy
+    );
+    let pm = |e: &tokengrid_sim::Estimate, digits: usize, scale: f64| {
+        format!("{:.digits$} +- {:.digits$}", e.mean * scale, e.ci95 * scale)
+    };
+    let _ = writeln!(
+        out,
+        "{:<12} {:>22} {:>20} {:>20} {:>18}",
+        "policy",
+        format!("cost ({currency})"),
+        format!("vs {} (%)", first.policy),
+        "kg CO2",
+        "SLO met (%)"
+    );
+    for (i, r) in rows.iter().enumerate() {
+        let vs = if i == 0 {
+            "-".to_owned()
+        } else {
+            pm(&r.cost_vs_first_percent, 2, 1.0)
+        };
+        let _ = writeln!(
+            out,
+            "{:<12} {:>22} {:>20} {:>20} {:>18}",
+            r.policy,
+            pm(&r.summary.cost, 2, 1.0),
+            vs,
+            pm(&r.summary.carbon_kg, 1, 1.0),
+            pm(&r.summary.slo_met_fraction, 2, 100.0)
+        );
+    }
+    out
+}

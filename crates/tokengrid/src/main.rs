@@ -184,6 +184,10 @@ struct CompareArgs {
     /// Also write report.json (all runs) and one timeseries CSV per policy to this folder.
     #[arg(long)]
     out: Option<std::path::PathBuf>,
+    /// Run every policy on this many seeds (from --seed up), all at once over one window:
+    /// means with 95% intervals, and each policy's cost against the first's paired by seed.
+    #[arg(long, default_value_t = 1)]
+    replications: u32,
 }
 
 /// Simulation modes.

@@ -65,6 +65,28 @@ fn run_one(s: &tokengrid_core::Scenario, o: &Options) -> Result<Report, Failure>
     tokengrid_sim::run(s, o).map_err(|e| Failure::Input(format!("error: {e}")))
 }
 
+/// Runs every set of options at once (the cores take turns), reports in the same order; the
+/// first failure is the answer.
+fn run_all(s: &tokengrid_core::Scenario, all: Vec<Options>) -> Result<Vec<Report>, Failure> {
+    let results: Vec<Result<Report, Failure>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = all
+            .into_iter()
+            .map(|o| scope.spawn(move || run_one(s, &o)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(Failure::Internal(anyhow::anyhow!(
+                        "a simulation thread panicked"
+                    )))
+                })
+            })
+            .collect()
+    });
+    results.into_iter().collect()
+}
+
 pub(crate) fn simulate(out: &mut impl Write, a: SimulateArgs) -> Result<(), Failure> {
     let s = crate::load_scaled(&a.scenario, &a.set, a.demand_scale)?;
     if a.replications == 0 {
@@ -128,36 +150,16 @@ fn replicate(
     // costed to the latest end of any, so the interval measures the policy, not how late a
     // seed's last batch job happened to finish.
     let window = tokengrid_sim::SharedWindow::new(seeds.len());
-    let results: Vec<(usize, Result<Report, Failure>)> = std::thread::scope(|scope| {
-        let runs: Vec<_> = seeds
-            .iter()
-            .map(|&seed| {
-                let mut o = options(&a.policy, a.duration, Some(seed), a.mode, a.step);
-                o.horizon_s = a.horizon.map(|h| h.as_secs_f64());
-                o.window = Some(window.clone());
-                scope.spawn(move || run_one(s, &o))
-            })
-            .collect();
-        runs.into_iter()
-            .enumerate()
-            .map(|(i, h)| {
-                (
-                    i,
-                    h.join().unwrap_or_else(|_| {
-                        Err(Failure::Internal(anyhow::anyhow!(
-                            "a simulation thread panicked"
-                        )))
-                    }),
-                )
-            })
-            .collect()
-    });
-    let mut results = results;
-    results.sort_by_key(|(i, _)| *i);
-    let runs: Vec<Report> = results
-        .into_iter()
-        .map(|(_, r)| r)
-        .collect::<Result<_, _>>()?;
+    let all = seeds
+        .iter()
+        .map(|&seed| {
+            let mut o = options(&a.policy, a.duration, Some(seed), a.mode, a.step);
+            o.horizon_s = a.horizon.map(|h| h.as_secs_f64());
+            o.window = Some(window.clone());
+            o
+        })
+        .collect();
+    let runs = run_all(s, all)?;
     let summary = tokengrid_sim::Summary::of(&runs);
     let json = serde_json::json!({
         "schema_version": tokengrid_sim::SCHEMA_VERSION,
@@ -206,38 +208,34 @@ pub(crate) fn compare(out: &mut impl Write, a: CompareArgs) -> Result<(), Failur
         tokengrid_sched::Policy::for_scenario(p, &s)
             .map_err(|e| Failure::Input(format!("error: {e}")))?;
     }
+    if a.replications == 0 {
+        return Err(Failure::Input(
+            "error: --replications must be at least 1".into(),
+        ));
+    }
+    if a.replications > 1 {
+        return compare_replicated(out, &s, &a);
+    }
     let multi = indicatif::MultiProgress::new();
     let total = a
         .duration
         .map_or(s.duration.as_secs_f64(), |d| d.as_secs_f64());
     // Every policy is accounted over the same window: the latest end of any of them.
     let window = tokengrid_sim::SharedWindow::new(a.policies.len());
-    let runs: Vec<Result<Report, Failure>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = a
-            .policies
-            .iter()
-            .map(|p| {
-                let mut o = options(p, a.duration, a.seed, a.mode, a.step);
-                o.horizon_s = a.horizon.map(|h| h.as_secs_f64());
-                o.window = Some(window.clone());
-                o.progress = progress_bar(&multi, p, total);
-                let s = &s;
-                scope.spawn(move || run_one(s, &o))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(Failure::Internal(anyhow::anyhow!(
-                        "a simulation thread panicked"
-                    )))
-                })
-            })
-            .collect()
-    });
+    let all = a
+        .policies
+        .iter()
+        .map(|p| {
+            let mut o = options(p, a.duration, a.seed, a.mode, a.step);
+            o.horizon_s = a.horizon.map(|h| h.as_secs_f64());
+            o.window = Some(window.clone());
+            o.progress = progress_bar(&multi, p, total);
+            o
+        })
+        .collect();
+    let runs = run_all(&s, all);
     let _ = multi.clear();
-    let runs: Vec<Report> = runs.into_iter().collect::<Result<_, _>>()?;
+    let runs = runs?;
     if let Some(dir) = &a.out {
         write_out(dir, &s, &runs, true)?;
     }
@@ -248,6 +246,79 @@ pub(crate) fn compare(out: &mut impl Write, a: CompareArgs) -> Result<(), Failur
         ),
         Format::Table => {
             out.write_all(tokengrid_report::text::compare(&runs, &s.currency).as_bytes())?;
+            Ok(())
+        }
+    }
+}
+
+/// `compare --replications N`: every policy on the same N seeds, all at once over one window;
+/// each policy's figures with 95% intervals, and its cost against the first policy's paired by
+/// seed (both saw the same arrivals, so the difference is known far more closely than either).
+fn compare_replicated(
+    out: &mut impl Write,
+    s: &tokengrid_core::Scenario,
+    a: &CompareArgs,
+) -> Result<(), Failure> {
+    let n = a.replications as usize;
+    let total = n * a.policies.len();
+    if total > MAX_REPLICATIONS {
+        return Err(Failure::Input(format!(
+            "error: {} policies x {n} replications is {total} runs, more than {MAX_REPLICATIONS}: every run goes at once, so all are accounted over one window\n  help: fewer --replications or --policies",
+            a.policies.len()
+        )));
+    }
+    let base = a.seed.unwrap_or(s.seed);
+    let seeds: Vec<u64> = (0..n as u64).map(|i| base.wrapping_add(i)).collect();
+    let window = tokengrid_sim::SharedWindow::new(total);
+    let all = a
+        .policies
+        .iter()
+        .flat_map(|p| seeds.iter().map(move |&seed| (p, seed)))
+        .map(|(p, seed)| {
+            let mut o = options(p, a.duration, Some(seed), a.mode, a.step);
+            o.horizon_s = a.horizon.map(|h| h.as_secs_f64());
+            o.window = Some(window.clone());
+            o
+        })
+        .collect();
+    let runs = run_all(s, all)?;
+    let by_policy: Vec<&[Report]> = runs.chunks(n).collect();
+    let rows: Vec<tokengrid_report::text::PolicySummary> = by_policy
+        .iter()
+        .map(|rs| {
+            let vs_first: Vec<f64> = by_policy[0]
+                .iter()
+                .zip(rs.iter())
+                .map(|(f, r)| (r.energy.cost / f.energy.cost - 1.0) * 100.0)
+                .collect();
+            tokengrid_report::text::PolicySummary {
+                policy: rs[0].policy.clone(),
+                summary: tokengrid_sim::Summary::of(rs),
+                cost_vs_first_percent: tokengrid_sim::Estimate::of(&vs_first),
+            }
+        })
+        .collect();
+    let json = serde_json::json!({
+        "schema_version": tokengrid_sim::SCHEMA_VERSION,
+        "policies": rows,
+        "runs": runs,
+    });
+    if let Some(dir) = &a.out {
+        // The charts of the first seed; every run in report.json.
+        let first: Vec<Report> = by_policy.iter().map(|rs| rs[0].clone()).collect();
+        write_out(dir, s, &first, true)?;
+        let text = serde_json::to_string_pretty(&json).map_err(|e| Failure::Internal(e.into()))?;
+        let path = dir.join("report.json");
+        std::fs::write(&path, text)
+            .map_err(|e| Failure::Input(format!("error: cannot write {}: {e}", path.display())))?;
+    }
+    match a.format {
+        Format::Json => print_json(out, &json),
+        Format::Table => {
+            out.write_all(
+                tokengrid_report::text::compare_replications(&rows, &s.name, &s.currency)
+                    .as_bytes(),
+            )?;
             Ok(())
         }
     }

@@ -409,3 +409,65 @@ fn sweep_runs_a_grid_of_values_and_policies() {
     assert_eq!(html.matches("<tr><td>").count(), 6);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn compare_replications_pair_each_policy_with_the_first_by_seed() {
+    let v = json(&[
+        "compare",
+        "--scenario",
+        "two-hubs",
+        "--duration",
+        "20m",
+        "--policies",
+        "nearest,cost-slo",
+        "--replications",
+        "3",
+        "--format",
+        "json",
+    ]);
+    let runs = v["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 6, "2 policies x 3 seeds");
+    let cost = |r: &serde_json::Value| r["energy"]["cost"].as_f64().expect("cost");
+    // Runs in policy order, seeds 7, 8, 9 (scenarios/two-hubs.toml: seed = 7) for each.
+    for (i, r) in runs.iter().enumerate() {
+        assert_eq!(r["policy"], ["nearest", "cost-slo"][i / 3]);
+        assert_eq!(r["seed"].as_u64(), Some(7 + (i % 3) as u64));
+        assert_eq!(r["simulated_s"], runs[0]["simulated_s"], "one window");
+    }
+    // cost-slo against nearest, seed by seed, by hand: mean and Student-t half-width (t = 4.303
+    // for 2 degrees of freedom).
+    let d: Vec<f64> = (0..3)
+        .map(|k| (cost(&runs[3 + k]) / cost(&runs[k]) - 1.0) * 100.0)
+        .collect();
+    let mean = d.iter().sum::<f64>() / 3.0;
+    let half = 4.303 * (d.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 2.0 / 3.0).sqrt();
+    let p = v["policies"].as_array().expect("policies");
+    assert_eq!(p[0]["policy"], "nearest");
+    assert_eq!(p[0]["cost_vs_first_percent"]["mean"].as_f64(), Some(0.0));
+    let vs = &p[1]["cost_vs_first_percent"];
+    assert!(
+        (vs["mean"].as_f64().expect("mean") - mean).abs() < 1e-9,
+        "{vs}"
+    );
+    assert!(
+        (vs["ci95"].as_f64().expect("ci95") - half).abs() < 1e-9,
+        "{vs}"
+    );
+    assert_eq!(p[1]["summary"]["replications"], 3);
+    let table = crate::stdout(&crate::tokengrid(&[
+        "compare",
+        "--scenario",
+        "two-hubs",
+        "--duration",
+        "20m",
+        "--policies",
+        "nearest,cost-slo",
+        "--replications",
+        "3",
+    ]));
+    assert!(table.contains("paired by seed against nearest"), "{table}");
+    assert!(
+        table.contains(&format!("{mean:.2} +- {half:.2}")),
+        "{table}"
+    );
+}
