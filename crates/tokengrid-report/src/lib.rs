@@ -30,7 +30,14 @@ use tokengrid_sim::report::CDF_QUANTILES;
 use svg::{Chart, Scale, esc, palette};
 
 /// Chart ids every report contains (per run, suffixed with the run index).
-pub const CHARTS: [&str; 5] = ["power", "utilization", "latency-cdf", "cost-carbon", "map"];
+pub const CHARTS: [&str; 6] = [
+    "power",
+    "utilization",
+    "latency-cdf",
+    "cost-carbon",
+    "map",
+    "region-hours",
+];
 
 /// The chart id of the policy comparison (several runs only).
 pub const COMPARE_CHART: &str = "compare";
@@ -152,6 +159,72 @@ fn run_section(out: &mut String, s: &Scenario, r: &Report, i: usize) {
     latency_cdf(out, r, i);
     cost_carbon(out, r, i, &s.currency);
     map(out, s, r, i);
+    region_hours(out, r, i);
+}
+
+/// Regions shown hour by hour, at most (the busiest).
+const REGION_CHARTS: usize = 8;
+
+/// Where each region's work went hour by hour: the share of its completed requests served at
+/// each hub (stacked), for the busiest regions.
+fn region_hours(out: &mut String, r: &Report, i: usize) {
+    let hubs: Vec<&str> = r.hubs.iter().map(|h| h.name.as_str()).collect();
+    let hours = r.hourly_flows.iter().map(|f| f.hour + 1).max().unwrap_or(1) as usize;
+    let mut regions: Vec<(&str, u64)> = Vec::new();
+    for f in &r.flows {
+        match regions.iter_mut().find(|(name, _)| *name == f.region) {
+            Some((_, n)) => *n += f.requests,
+            None => regions.push((&f.region, f.requests)),
+        }
+    }
+    regions.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let shown = regions.len().min(REGION_CHARTS);
+    let _ = write!(out, r#"<figure id="region-hours-{i}"><div class="grid">"#);
+    for (region, _) in &regions[..shown] {
+        // counts[hour][hub]
+        let mut counts = vec![vec![0.0f64; hubs.len()]; hours];
+        for f in r.hourly_flows.iter().filter(|f| f.region == *region) {
+            if let Some(h) = hubs.iter().position(|h| *h == f.hub) {
+                counts[f.hour as usize][h] += f.requests as f64;
+            }
+        }
+        let t_max = hours as f64;
+        let mut c = Chart::new(560, 200, (0.0, t_max), (0.0, 100.0))
+            .with_x(Scale::hours(0.0, t_max))
+            .right_margin(180.0);
+        c.axes("hours since start", "share of the region's requests (%)");
+        c.title(region);
+        let mut base = vec![(0.0, 0.0); hours];
+        let mut legend = 0;
+        for (k, hub) in hubs.iter().enumerate() {
+            if counts.iter().all(|row| row[k] == 0.0) {
+                continue;
+            }
+            let top: Vec<(f64, f64)> = counts
+                .iter()
+                .enumerate()
+                .map(|(h, row)| {
+                    let all: f64 = row.iter().sum();
+                    let share = if all > 0.0 { row[k] / all * 100.0 } else { 0.0 };
+                    (h as f64, base[h].1 + share)
+                })
+                .collect();
+            c.area(&top, Some(&base), palette(k));
+            c.legend(legend, hub, palette(k));
+            legend += 1;
+            base = top;
+        }
+        out.push_str(&c.finish());
+    }
+    let more = if regions.len() > shown {
+        format!(" (the {shown} busiest of {} regions)", regions.len())
+    } else {
+        String::new()
+    };
+    let _ = write!(
+        out,
+        "</div><figcaption>Where each region's work went hour by hour{more}: the share of its completed requests served at each hub.</figcaption></figure>"
+    );
 }
 
 /// Step rows of one hub, in time order.

@@ -197,6 +197,19 @@ pub struct Flow {
     pub requests: u64,
 }
 
+/// Requests completed from one region at one hub in one hour of the run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HourlyFlow {
+    /// Hours since the start (0 = the first hour).
+    pub hour: u32,
+    /// Region name.
+    pub region: String,
+    /// Hub name.
+    pub hub: String,
+    /// Requests completed (rounded in fluid mode).
+    pub requests: u64,
+}
+
 /// Training jobs.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
 pub struct JobsReport {
@@ -297,6 +310,8 @@ pub struct Report {
     pub classes: Vec<ClassReport>,
     /// Where each region's completed requests were served.
     pub flows: Vec<Flow>,
+    /// The same hour by hour (cells with requests only).
+    pub hourly_flows: Vec<HourlyFlow>,
     /// Training jobs.
     pub jobs: JobsReport,
     /// Why requests and jobs went unserved.
@@ -547,6 +562,22 @@ pub(crate) fn build_report(s: &Scenario, world: &World, st: &Stats, run: RunInfo
                     (n > 0).then(|| Flow {
                         region: r.name.clone(),
                         hub: h.name.clone(),
+                        requests: n,
+                    })
+                })
+            })
+            .collect(),
+        hourly_flows: st
+            .hourly
+            .iter()
+            .enumerate()
+            .flat_map(|(hour, cells)| {
+                cells.iter().enumerate().filter_map(move |(i, &x)| {
+                    let n = x.round() as u64;
+                    (n > 0).then(|| HourlyFlow {
+                        hour: hour as u32,
+                        region: s.regions[i / s.hubs.len()].name.clone(),
+                        hub: s.hubs[i % s.hubs.len()].name.clone(),
                         requests: n,
                     })
                 })

@@ -95,6 +95,8 @@ pub(crate) struct Completion {
     /// Time to first token and end to end, at the client, microseconds.
     pub(crate) ttft_us: u64,
     pub(crate) e2e_us: u64,
+    /// The hour of the run it was served in (0 = the first).
+    pub(crate) hour: u32,
 }
 
 /// Everything a run counts.
@@ -110,6 +112,9 @@ pub(crate) struct Stats {
     pub(crate) hub_waited: Vec<u64>,
     /// Completed requests per region per hub: `flows[region * hubs + hub]`.
     pub(crate) flows: Vec<u64>,
+    /// The same per hour served: `hourly[hour][region * hubs + hub]` (fractional in fluid mode
+    /// until [`Stats::finish_fluid`] scales them).
+    pub(crate) hourly: Vec<Vec<f64>>,
     hubs: usize,
     /// Fluid mode's fractional counts, rounded into the counters by [`Stats::finish_fluid`].
     fluid: Option<FluidTotals>,
@@ -155,6 +160,7 @@ impl Stats {
             hub_wait_s: vec![0.0; hubs],
             hub_waited: vec![0; hubs],
             flows: vec![0; hubs * s.regions.len()],
+            hourly: Vec::new(),
             hubs,
             fluid: None,
         }
@@ -191,6 +197,17 @@ impl Stats {
         f.hub_tokens[c.hub] += prompt + output;
         f.hub_wait_s[c.hub] += c.wait_s * count;
         f.flows[c.region * hubs + c.hub] += count;
+        self.add_hourly(c, count);
+    }
+
+    /// Counts `count` requests of `c`'s region served at its hub in its hour.
+    fn add_hourly(&mut self, c: Completion, count: f64) {
+        let h = c.hour as usize;
+        if self.hourly.len() <= h {
+            let cells = self.flows.len();
+            self.hourly.resize_with(h + 1, || vec![0.0; cells]);
+        }
+        self.hourly[h][c.region * self.hubs + c.hub] += count;
     }
 
     /// Rounds fluid flows into the counters: every admitted request completed (the run drains).
@@ -224,6 +241,9 @@ impl Stats {
         for (i, x) in f.flows.iter().enumerate() {
             self.flows[i] = (x * k).round() as u64;
         }
+        for x in self.hourly.iter_mut().flatten() {
+            *x *= k;
+        }
         // Rounding leftovers go to the busiest hub and flow, so the totals add up.
         let fix = |v: &mut Vec<u64>, want: u64| {
             let have: u64 = v.iter().sum();
@@ -242,6 +262,7 @@ impl Stats {
         self.n.output_tokens += u64::from(c.output);
         self.hub_requests[c.hub] += 1;
         self.flows[c.region * self.hubs + c.hub] += 1;
+        self.add_hourly(c, 1.0);
         self.hub_tokens[c.hub] += u64::from(c.prompt) + u64::from(c.output);
         self.hub_wait_s[c.hub] += c.wait_s;
         self.hub_waited[c.hub] += 1;

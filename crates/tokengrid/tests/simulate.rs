@@ -471,3 +471,39 @@ fn compare_replications_pair_each_policy_with_the_first_by_seed() {
         "{table}"
     );
 }
+
+#[test]
+fn hourly_flows_add_up_to_the_flows_and_follow_the_clock() {
+    let v = json(&[
+        "simulate",
+        "--scenario",
+        "two-hubs",
+        "--duration",
+        "150m",
+        "--format",
+        "json",
+    ]);
+    let hourly = v["hourly_flows"].as_array().expect("hourly_flows");
+    for f in v["flows"].as_array().expect("flows") {
+        let sum: u64 = hourly
+            .iter()
+            .filter(|h| h["region"] == f["region"] && h["hub"] == f["hub"])
+            .map(|h| h["requests"].as_u64().expect("requests"))
+            .sum();
+        assert_eq!(Some(sum), f["requests"].as_u64(), "{f}");
+    }
+    // 2.5 h of arrivals: hours 0, 1 and 2 have work, and nothing is served past the window.
+    let hours: std::collections::BTreeSet<u64> = hourly
+        .iter()
+        .map(|h| h["hour"].as_u64().expect("hour"))
+        .collect();
+    assert!(
+        hours.contains(&0) && hours.contains(&1) && hours.contains(&2),
+        "{hours:?}"
+    );
+    let last = v["simulated_s"].as_f64().expect("simulated_s") / 3600.0;
+    assert!(
+        hours.iter().all(|&h| (h as f64) < last.ceil()),
+        "{hours:?} vs {last}"
+    );
+}

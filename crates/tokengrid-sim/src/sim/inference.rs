@@ -260,6 +260,7 @@ impl Sim<'_> {
             wait_s,
             ttft_us,
             e2e_us,
+            hour: (now / 3_600_000_000_000) as u32,
         };
         self.stats.complete(done, met);
     }

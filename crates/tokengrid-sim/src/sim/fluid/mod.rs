@@ -522,6 +522,7 @@ impl Sim<'_> {
             wait_s,
             ttft_us: 0,
             e2e_us: 0,
+            hour: (self.world.now_s() / 3600.0) as u32,
         };
         self.stats
             .complete_flow(done, count, met, prompt_tokens, output_tokens);
