@@ -346,16 +346,17 @@ impl Chart {
         );
     }
 
-    /// A labelled square.
+    /// A labelled square, its label below and to the left (dots are labelled to the right, so
+    /// a region beside a hub keeps both names readable).
     pub(crate) fn square(&mut self, p: (f64, f64), size: f64, colour: &str, t: &str) {
         let (x, y) = (self.px(p.0), self.py(p.1));
         let _ = write!(
             self.body,
-            r##"<rect class="series" x="{:.1}" y="{:.1}" width="{size:.1}" height="{size:.1}" fill="{colour}"/><text x="{:.1}" y="{:.1}" font-weight="bold">{}</text>"##,
+            r##"<rect class="series" x="{:.1}" y="{:.1}" width="{size:.1}" height="{size:.1}" fill="{colour}"/><text x="{:.1}" y="{:.1}" font-weight="bold" text-anchor="end">{}</text>"##,
             x - size / 2.0,
             y - size / 2.0,
-            x + size,
-            y - size,
+            x - size,
+            y + size + 6.0,
             esc(t)
         );
     }
