@@ -300,6 +300,9 @@ impl World {
         let finish = rep.counter + f64::from(output);
         rep.seqs.push(Reverse((Ord64(finish), req)));
         rep.active += 1;
+        let (full, resume_at) = (rep.active == p.slots, rep.resume_at);
+        p.full_replicas += u32::from(full);
+        p.latest_resume = p.latest_resume.max(resume_at);
         p.free_slots -= 1;
         p.room.set(None);
         Some((r, p.replicas[r].resume_at))
@@ -331,6 +334,7 @@ impl World {
                 break;
             }
             rep.seqs.pop();
+            p.full_replicas -= u32::from(rep.active == p.slots);
             rep.active -= 1;
             p.free_slots += 1;
             p.room.set(None);
@@ -374,6 +378,8 @@ impl World {
             }
             let p = &mut self.pools[pi];
             p.free_slots = p.slots * p.replicas.len() as u32;
+            p.full_replicas = 0;
+            p.latest_resume = now;
             p.room.set(None);
         }
         out

@@ -60,6 +60,10 @@ pub(crate) struct ServingPool {
     pub(crate) max_queue: Option<u32>,
     pub(crate) free_slots: u32,
     pub(crate) busy_replicas: u32,
+    /// Replicas whose batch is full.
+    pub(super) full_replicas: u32,
+    /// The latest end of any replica's queued prefills (no earlier than any one's).
+    pub(super) latest_resume: Nanos,
     /// Prefill seconds of requests dispatched here but still on the network.
     pub(crate) inflight_prefill_s: f64,
     /// Exponentially decayed prefill seconds started (time constant `PREFILL_TAU_S`), and when
@@ -133,6 +137,8 @@ impl ServingPool {
             max_queue,
             free_slots: n * slots,
             busy_replicas: 0,
+            full_replicas: 0,
+            latest_resume: 0,
             inflight_prefill_s: 0.0,
             prefill_load: 0.0,
             prefill_load_at: 0,
@@ -176,26 +182,36 @@ impl ServingPool {
         (load * self.share_per_load_s).min(0.95)
     }
 
-    /// Where the replicas have room (cached until a batch changes).
-    pub(super) fn room(&self) -> Room {
+    /// Where the replicas have room at `now` (cached until a batch changes). The counts come
+    /// from counters kept as batches change; only when some replica's prefills run past `now`
+    /// are the replicas scanned for the earliest end among those with room. Otherwise every
+    /// such end is at or before `now`, and `resume_at` is given as `now` (all a decision reads
+    /// of it is how far it lies ahead of `now`: nothing).
+    pub(super) fn room(&self, now: Nanos) -> Room {
         if let Some(r) = self.room.get() {
             return r;
         }
-        let mut room = Room {
-            resume_at: Nanos::MAX,
-            replicas: 0,
-            idle: false,
-            busy: false,
+        let n = self.replicas.len() as u32;
+        let with_room = n - self.full_replicas;
+        let idle = n - self.busy_replicas;
+        let resume_at = if with_room == 0 {
+            Nanos::MAX
+        } else if self.latest_resume <= now {
+            now
+        } else {
+            self.replicas
+                .iter()
+                .filter(|r| r.active < self.slots)
+                .map(|r| r.resume_at)
+                .min()
+                .unwrap_or(Nanos::MAX)
         };
-        for r in self.replicas.iter().filter(|r| r.active < self.slots) {
-            room.resume_at = room.resume_at.min(r.resume_at);
-            room.replicas += 1;
-            if r.active == 0 {
-                room.idle = true;
-            } else {
-                room.busy = true;
-            }
-        }
+        let room = Room {
+            resume_at,
+            replicas: with_room,
+            idle: idle > 0,
+            busy: with_room > idle,
+        };
         self.room.set(Some(room));
         room
     }

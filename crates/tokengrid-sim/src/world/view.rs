@@ -42,7 +42,7 @@ impl ClusterView for World {
         let in_use = capacity - p.free_slots;
         // The shortest prefill backlog among replicas with room, how many have room, whether
         // one is idle, whether a busy one has room.
-        let room = p.room();
+        let room = p.room(self.now);
         let backlog = room.resume_at.saturating_sub(self.now);
         // Waiting: a free slot still waits for the prefills queued ahead on its replica (a
         // join pauses the batch for its prefill) and for those still on the network; with no
