@@ -7,22 +7,71 @@ use tokengrid_sim::{Options, Report};
 
 use crate::{CompareArgs, Failure, Format, Mode, SimulateArgs, print_json};
 
-fn options(
-    policy: &str,
+/// What a run of `simulate` or `compare` needs, for `policy` and `seed`.
+struct RunSpec {
     duration: Option<std::time::Duration>,
-    seed: Option<u64>,
+    horizon: Option<std::time::Duration>,
     mode: Mode,
     step: std::time::Duration,
-) -> Options {
-    Options {
-        fluid_step_s: (mode == Mode::Fluid).then_some(step.as_secs_f64()),
-        policy: policy.to_owned(),
-        duration_s: duration.map(|d| d.as_secs_f64()),
-        seed,
-        progress: None,
-        horizon_s: None,
-        window: None,
+}
+
+impl RunSpec {
+    fn options(&self, policy: &str, seed: Option<u64>) -> Options {
+        Options {
+            fluid_step_s: (self.mode == Mode::Fluid).then_some(self.step.as_secs_f64()),
+            policy: policy.to_owned(),
+            duration_s: self.duration.map(|d| d.as_secs_f64()),
+            seed,
+            progress: None,
+            horizon_s: self.horizon.map(|h| h.as_secs_f64()),
+            window: None,
+        }
     }
+
+    /// Options accounted over `window` with the other runs sharing it.
+    fn in_window(
+        &self,
+        policy: &str,
+        seed: Option<u64>,
+        window: &std::sync::Arc<tokengrid_sim::SharedWindow>,
+    ) -> Options {
+        Options {
+            window: Some(window.clone()),
+            ..self.options(policy, seed)
+        }
+    }
+}
+
+fn spec_of_simulate(a: &SimulateArgs) -> RunSpec {
+    RunSpec {
+        duration: a.duration,
+        horizon: a.horizon,
+        mode: a.mode,
+        step: a.step,
+    }
+}
+
+fn spec_of_compare(a: &CompareArgs) -> RunSpec {
+    RunSpec {
+        duration: a.duration,
+        horizon: a.horizon,
+        mode: a.mode,
+        step: a.step,
+    }
+}
+
+/// Writes `json` to DIR/report.json.
+fn write_json(dir: &Path, json: &impl serde::Serialize) -> Result<(), Failure> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        Failure::Input(format!(
+            "error: cannot create output folder {}: {e}",
+            dir.display()
+        ))
+    })?;
+    let text = serde_json::to_string_pretty(json).map_err(|e| Failure::Internal(e.into()))?;
+    let path = dir.join("report.json");
+    std::fs::write(&path, text)
+        .map_err(|e| Failure::Input(format!("error: cannot write {}: {e}", path.display())))
 }
 
 /// A progress bar on stderr for a run of `total_s` simulated seconds: only when stderr is a
@@ -97,8 +146,7 @@ pub(crate) fn simulate(out: &mut impl Write, a: SimulateArgs) -> Result<(), Fail
     if a.replications > 1 {
         return replicate(out, &s, &a);
     }
-    let mut o = options(&a.policy, a.duration, a.seed, a.mode, a.step);
-    o.horizon_s = a.horizon.map(|h| h.as_secs_f64());
+    let mut o = spec_of_simulate(&a).options(&a.policy, a.seed);
     let multi = indicatif::MultiProgress::new();
     let total = a
         .duration
@@ -150,14 +198,10 @@ fn replicate(
     // costed to the latest end of any, so the interval measures the policy, not how late a
     // seed's last batch job happened to finish.
     let window = tokengrid_sim::SharedWindow::new(seeds.len());
+    let spec = spec_of_simulate(a);
     let all = seeds
         .iter()
-        .map(|&seed| {
-            let mut o = options(&a.policy, a.duration, Some(seed), a.mode, a.step);
-            o.horizon_s = a.horizon.map(|h| h.as_secs_f64());
-            o.window = Some(window.clone());
-            o
-        })
+        .map(|&seed| spec.in_window(&a.policy, Some(seed), &window))
         .collect();
     let runs = run_all(s, all)?;
     let summary = tokengrid_sim::Summary::of(&runs);
@@ -167,16 +211,7 @@ fn replicate(
         "runs": runs,
     });
     if let Some(dir) = &a.out {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            Failure::Input(format!(
-                "error: cannot create output folder {}: {e}",
-                dir.display()
-            ))
-        })?;
-        let text = serde_json::to_string_pretty(&json).map_err(|e| Failure::Internal(e.into()))?;
-        let path = dir.join("report.json");
-        std::fs::write(&path, text)
-            .map_err(|e| Failure::Input(format!("error: cannot write {}: {e}", path.display())))?;
+        write_json(dir, &json)?;
     }
     match a.format {
         Format::Json => print_json(out, &json),
@@ -222,13 +257,12 @@ pub(crate) fn compare(out: &mut impl Write, a: CompareArgs) -> Result<(), Failur
         .map_or(s.duration.as_secs_f64(), |d| d.as_secs_f64());
     // Every policy is accounted over the same window: the latest end of any of them.
     let window = tokengrid_sim::SharedWindow::new(a.policies.len());
+    let spec = spec_of_compare(&a);
     let all = a
         .policies
         .iter()
         .map(|p| {
-            let mut o = options(p, a.duration, a.seed, a.mode, a.step);
-            o.horizon_s = a.horizon.map(|h| h.as_secs_f64());
-            o.window = Some(window.clone());
+            let mut o = spec.in_window(p, a.seed, &window);
             o.progress = progress_bar(&multi, p, total);
             o
         })
@@ -270,16 +304,12 @@ fn compare_replicated(
     let base = a.seed.unwrap_or(s.seed);
     let seeds: Vec<u64> = (0..n as u64).map(|i| base.wrapping_add(i)).collect();
     let window = tokengrid_sim::SharedWindow::new(total);
+    let spec = spec_of_compare(a);
     let all = a
         .policies
         .iter()
         .flat_map(|p| seeds.iter().map(move |&seed| (p, seed)))
-        .map(|(p, seed)| {
-            let mut o = options(p, a.duration, Some(seed), a.mode, a.step);
-            o.horizon_s = a.horizon.map(|h| h.as_secs_f64());
-            o.window = Some(window.clone());
-            o
-        })
+        .map(|(p, seed)| spec.in_window(p, Some(seed), &window))
         .collect();
     let runs = run_all(s, all)?;
     let by_policy: Vec<&[Report]> = runs.chunks(n).collect();
@@ -307,10 +337,7 @@ fn compare_replicated(
         // The charts of the first seed; every run in report.json.
         let first: Vec<Report> = by_policy.iter().map(|rs| rs[0].clone()).collect();
         write_out(dir, s, &first, true)?;
-        let text = serde_json::to_string_pretty(&json).map_err(|e| Failure::Internal(e.into()))?;
-        let path = dir.join("report.json");
-        std::fs::write(&path, text)
-            .map_err(|e| Failure::Input(format!("error: cannot write {}: {e}", path.display())))?;
+        write_json(dir, &json)?;
     }
     match a.format {
         Format::Json => print_json(out, &json),
@@ -330,20 +357,14 @@ fn write_out(
     runs: &[Report],
     compare: bool,
 ) -> Result<(), Failure> {
-    std::fs::create_dir_all(dir).map_err(|e| {
-        Failure::Input(format!(
-            "error: cannot create output folder {}: {e}",
-            dir.display()
-        ))
-    })?;
-    let json = if compare {
-        serde_json::to_string_pretty(
+    if compare {
+        write_json(
+            dir,
             &serde_json::json!({ "schema_version": tokengrid_sim::SCHEMA_VERSION, "runs": runs }),
-        )
+        )?;
     } else {
-        serde_json::to_string_pretty(&runs[0])
+        write_json(dir, &runs[0])?;
     }
-    .map_err(|e| Failure::Internal(e.into()))?;
     let write = |name: &str, text: &str| {
         std::fs::write(dir.join(name), text).map_err(|e| {
             Failure::Input(format!(
@@ -352,7 +373,6 @@ fn write_out(
             ))
         })
     };
-    write("report.json", &json)?;
     write("report.html", &tokengrid_report::html(s, runs))?;
     if compare {
         for r in runs {

@@ -412,7 +412,7 @@ fn sweep_runs_a_grid_of_values_and_policies() {
 
 #[test]
 fn compare_replications_pair_each_policy_with_the_first_by_seed() {
-    let v = json(&[
+    let args = [
         "compare",
         "--scenario",
         "two-hubs",
@@ -422,9 +422,8 @@ fn compare_replications_pair_each_policy_with_the_first_by_seed() {
         "nearest,cost-slo",
         "--replications",
         "3",
-        "--format",
-        "json",
-    ]);
+    ];
+    let v = json(&[&args[..], &["--format", "json"]].concat());
     let runs = v["runs"].as_array().expect("runs");
     assert_eq!(runs.len(), 6, "2 policies x 3 seeds");
     let cost = |r: &serde_json::Value| r["energy"]["cost"].as_f64().expect("cost");
@@ -454,17 +453,7 @@ fn compare_replications_pair_each_policy_with_the_first_by_seed() {
         "{vs}"
     );
     assert_eq!(p[1]["summary"]["replications"], 3);
-    let table = crate::stdout(&crate::tokengrid(&[
-        "compare",
-        "--scenario",
-        "two-hubs",
-        "--duration",
-        "20m",
-        "--policies",
-        "nearest,cost-slo",
-        "--replications",
-        "3",
-    ]));
+    let table = crate::stdout(&crate::tokengrid(&args));
     assert!(table.contains("paired by seed against nearest"), "{table}");
     assert!(
         table.contains(&format!("{mean:.2} +- {half:.2}")),
