@@ -466,24 +466,24 @@ pub struct JobAck {
 
 /// One hub's line in a dispatch answer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Verdict {
+pub struct Verdict<'a> {
     /// The hub.
-    pub hub: String,
+    pub hub: &'a str,
     /// `chosen`, `feasible`, or the code of the filter that rejected it.
-    pub verdict: String,
+    pub verdict: &'a str,
     /// Weighted score (feasible hubs).
     pub score: f64,
 }
 
-/// Answer to `POST /v1/dispatch`.
+/// Answer to `POST /v1/dispatch` (borrowing the names it reports from the decision's view).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DispatchAnswer {
+pub struct DispatchAnswer<'a> {
     /// The chosen hub, if any.
-    pub hub: Option<String>,
+    pub hub: Option<&'a str>,
     /// The policy that decided.
-    pub policy: String,
+    pub policy: &'a str,
     /// Every hub's verdict.
-    pub explanation: Vec<Verdict>,
+    pub explanation: Vec<Verdict<'a>>,
 }
 
 /// Query of `POST /v1/hubs/{name}/jobs/take`.

@@ -10,7 +10,6 @@ use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use tokengrid_core::HubId;
 
 use crate::error::{ApiError, OpenAiError};
 use crate::proxy::{Api, forward};
@@ -84,7 +83,7 @@ pub(super) async fn dispatch(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Result<Json<DispatchRequest>, JsonRejection>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Response, ApiError> {
     let started = Instant::now();
     let caller = st.caller(&headers).await?;
     let Json(r) = body?;
@@ -109,32 +108,32 @@ pub(super) async fn dispatch(
         residency: caller.residency(),
     })?;
     let (view, decision) = (&answer.view, &answer.decision);
-    let name = |h: HubId| view.hub_name(h).to_owned();
-    let explanation: Vec<Verdict> = answer
+    let explanation: Vec<Verdict<'_>> = answer
         .explanation
         .hubs
         .iter()
         .map(|l| {
             let verdict = match (l.rejected, Some(l.hub) == decision.hub()) {
-                (_, true) => "chosen".to_owned(),
-                (Some(reason), false) => reason.code().to_owned(),
-                (None, false) => "feasible".to_owned(),
+                (_, true) => "chosen",
+                (Some(reason), false) => reason.code(),
+                (None, false) => "feasible",
             };
             Verdict {
-                hub: name(l.hub),
+                hub: view.hub_name(l.hub),
                 verdict,
                 score: l.total,
             }
         })
         .collect();
-    let hub = decision.hub().map(name);
-    if let Some(h) = &hub {
+    let hub = decision.hub().map(|h| view.hub_name(h));
+    if let Some(h) = hub {
         st.note_decision(h, &r.model, r.prompt_tokens, r.output_tokens);
     }
     st.metrics.dispatch.observe(started.elapsed());
     Ok(Json(DispatchAnswer {
         hub,
-        policy: st.config.policy.clone(),
+        policy: &st.config.policy,
         explanation,
-    }))
+    })
+    .into_response())
 }
