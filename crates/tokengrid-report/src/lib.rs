@@ -379,7 +379,10 @@ fn map(out: &mut String, s: &Scenario, r: &Report, i: usize) {
     // Equirectangular around the middle latitude: a degree of longitude is cos(latitude) of a
     // degree of latitude, so the span that is short for the plot's shape is widened.
     let (w, h) = (1150.0, 520.0);
-    let (plot_w, plot_h) = (w - 64.0, h - 56.0);
+    let (plot_w, plot_h) = (
+        w - svg::MARGINS.0 - svg::MARGINS.1,
+        h - svg::MARGINS.2 - svg::MARGINS.3,
+    );
     let (mut lon_span, mut lat_span) = (lon_hi - lon_lo + 4.0, lat_hi - lat_lo + 4.0);
     let cos_lat = ((lat_lo + lat_hi) / 2.0).to_radians().cos().max(0.1);
     if lon_span * cos_lat / plot_w < lat_span / plot_h {

@@ -13,6 +13,9 @@ pub(crate) fn palette(i: usize) -> &'static str {
     P[i % P.len()]
 }
 
+/// Room around the plot for axis labels and the title, px: left, right, top, bottom.
+pub(crate) const MARGINS: (f64, f64, f64, f64) = (52.0, 12.0, 22.0, 34.0);
+
 /// One chart: a plot area with data coordinates mapped to pixels.
 pub(crate) struct Chart {
     w: f64,
@@ -37,8 +40,7 @@ impl Chart {
             x: xs.range,
             y: ys.range,
             body: String::new(),
-            // left, right, top, bottom
-            m: (52.0, 12.0, 22.0, 34.0),
+            m: MARGINS,
             x_ticks: xs.ticks,
             y_ticks: ys.ticks,
         }
@@ -388,7 +390,7 @@ impl Scale {
     /// ten, about five intervals), each tick labelled with the decimals its step needs.
     pub(crate) fn linear(lo: f64, hi: f64) -> Scale {
         let (lo, hi) = sane(lo, hi);
-        let step = nice_step((hi - lo) / TICKS, &STEPS);
+        let step = nice_step((hi - lo) / TICKS);
         let decimals =
             (-step.log10().floor() + f64::from(u8::from(step_has_half(step)))).max(0.0) as usize;
         Scale::stepped(lo, hi, step, |v| format!("{v:.decimals$}"))
@@ -476,17 +478,16 @@ fn sane(lo: f64, hi: f64) -> (f64, f64) {
     }
 }
 
-/// The smallest of `steps` x 10^k at least `raw`.
-fn nice_step(raw: f64, steps: &[f64]) -> f64 {
+/// The smallest of [`STEPS`] x 10^k at least `raw` (`raw` / 10^k lies in 1..10, and 10 is
+/// the last step, so one always is).
+fn nice_step(raw: f64) -> f64 {
     let raw = raw.max(1e-12);
-    let base = steps[0];
-    let mag = 10f64.powf((raw / base).log10().floor());
-    steps
+    let mag = 10f64.powf(raw.log10().floor());
+    STEPS
         .iter()
-        .chain(steps.iter().map(|s| s * 10.0).collect::<Vec<_>>().iter())
         .map(|s| s * mag)
         .find(|s| *s >= raw * (1.0 - 1e-9))
-        .unwrap_or(raw)
+        .unwrap_or(10.0 * mag)
 }
 
 /// Whether `step` (a round step) has a digit one place below its leading one (2.5, 0.25).
