@@ -410,6 +410,31 @@ pub struct PolicySummary {
     pub cost_vs_first_percent: tokengrid_sim::Estimate,
 }
 
+impl PolicySummary {
+    /// Of `runs` taken policy by policy, `n` seeds each (the same seeds in the same order for
+    /// every policy): each policy's summary, and its cost against the first policy's paired by
+    /// seed (both saw the same arrivals, so the difference is known far more closely than
+    /// either cost).
+    pub fn of_runs(runs: &[Report], n: usize) -> Vec<PolicySummary> {
+        let by_policy: Vec<&[Report]> = runs.chunks(n.max(1)).collect();
+        by_policy
+            .iter()
+            .map(|rs| {
+                let vs_first: Vec<f64> = by_policy[0]
+                    .iter()
+                    .zip(rs.iter())
+                    .map(|(f, r)| (r.energy.cost / f.energy.cost - 1.0) * 100.0)
+                    .collect();
+                PolicySummary {
+                    policy: rs[0].policy.clone(),
+                    summary: tokengrid_sim::Summary::of(rs),
+                    cost_vs_first_percent: tokengrid_sim::Estimate::of(&vs_first),
+                }
+            })
+            .collect()
+    }
+}
+
 /// The table of `compare --replications`.
 pub fn compare_replications(rows: &[PolicySummary], scenario: &str, currency: &str) -> String {
     let mut out = String::new();

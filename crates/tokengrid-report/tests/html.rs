@@ -2,7 +2,8 @@
 
 use quick_xml::Reader;
 use quick_xml::events::Event;
-use tokengrid_report::{CHARTS, COMPARE_CHART, html};
+use tokengrid_report::text::PolicySummary;
+use tokengrid_report::{CHARTS, COMPARE_CHART, REPLICATION_CHARTS, html, html_replicated};
 
 struct Page {
     /// (figure id, number of data marks inside it)
@@ -10,6 +11,10 @@ struct Page {
     /// every src/href attribute value
     links: Vec<String>,
     scripts: usize,
+    /// (figure id, low end, high end) of every confidence-interval whisker
+    whiskers: Vec<(String, f64, f64)>,
+    /// figure id of every confidence band
+    bands: Vec<String>,
 }
 
 fn parse(text: &str) -> Page {
@@ -19,6 +24,8 @@ fn parse(text: &str) -> Page {
         figures: Vec::new(),
         links: Vec::new(),
         scripts: 0,
+        whiskers: Vec::new(),
+        bands: Vec::new(),
     };
     let mut open_figure: Option<usize> = None;
     loop {
@@ -29,6 +36,20 @@ fn parse(text: &str) -> Page {
             Event::Eof => break,
             Event::Start(e) | Event::Empty(e) => {
                 let name = String::from_utf8_lossy(e.name().as_ref()).to_string();
+                let figure = open_figure.map(|f| page.figures[f].0.clone());
+                let attr = |k: &str| {
+                    e.attributes()
+                        .flatten()
+                        .find(|a| a.key.as_ref() == k.as_bytes())
+                        .map(|a| String::from_utf8_lossy(&a.value).to_string())
+                };
+                if let (Some(f), Some(lo), Some(hi)) = (&figure, attr("data-lo"), attr("data-hi")) {
+                    let num = |v: String| v.parse::<f64>().expect("a number");
+                    page.whiskers.push((f.clone(), num(lo), num(hi)));
+                }
+                if let (Some(f), Some("band")) = (&figure, attr("class").as_deref()) {
+                    page.bands.push(f.clone());
+                }
                 for a in e.attributes().flatten() {
                     let key = String::from_utf8_lossy(a.key.as_ref()).to_string();
                     let value = String::from_utf8_lossy(&a.value).to_string();
@@ -100,4 +121,64 @@ fn names_are_escaped() {
     let text = html(&s, &runs);
     assert!(text.contains("a &lt;b&gt; &amp; &quot;c&quot;"));
     parse(&text);
+}
+
+/// Mean and 95% half-width by hand: Student's t with 2 degrees of freedom is 4.303 (NIST/SEMATECH
+/// e-Handbook, table 1.3.6.7.2), on the sample standard deviation of three values.
+fn by_hand(xs: [f64; 3]) -> (f64, f64) {
+    let mean = (xs[0] + xs[1] + xs[2]) / 3.0;
+    let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / 2.0;
+    (mean, 4.303 * (var / 3.0).sqrt())
+}
+
+#[test]
+fn replicated_pages_draw_every_mean_with_its_95_percent_interval() {
+    let (s, runs) = crate::replicated(&["nearest", "cost-slo"], 3);
+    let rows = PolicySummary::of_runs(&runs, 3);
+    let text = html_replicated(&s, &rows, &runs);
+    let page = parse(&text);
+    let marks = |id: &str| {
+        page.figures
+            .iter()
+            .find(|(f, _)| f == id)
+            .unwrap_or_else(|| panic!("chart {id} missing; have {:?}", page.figures))
+            .1
+    };
+    // Cost, cost vs nearest, energy, CO2, SLO met: a bar for each policy.
+    assert_eq!(marks(REPLICATION_CHARTS[0]), 5 * 2);
+    let whiskers: Vec<(f64, f64)> = page
+        .whiskers
+        .iter()
+        .filter(|w| w.0 == REPLICATION_CHARTS[0])
+        .map(|w| (w.1, w.2))
+        .collect();
+    let cost = |k: usize| [0, 1, 2].map(|i| runs[3 * k + i].energy.cost);
+    let close = |got: (f64, f64), (mean, half): (f64, f64)| {
+        let tol = 1e-9 * mean.abs().max(1.0);
+        assert!(
+            (got.0 - (mean - half)).abs() < tol && (got.1 - (mean + half)).abs() < tol,
+            "{got:?} vs {mean} +- {half}"
+        );
+    };
+    // The first chart's whiskers are the two policies' costs.
+    close(whiskers[0], by_hand(cost(0)));
+    close(whiskers[1], by_hand(cost(1)));
+    // The next is cost-slo's cost against nearest, paired seed by seed (nearest's own
+    // difference is zero, so it has no whisker).
+    let (a, b) = (cost(0), cost(1));
+    let paired = [0, 1, 2].map(|i| (b[i] / a[i] - 1.0) * 100.0);
+    close(whiskers[2], by_hand(paired));
+    // Fleet power over time: a band per policy, and the first seed's charts after it.
+    assert_eq!(
+        page.bands
+            .iter()
+            .filter(|f| *f == REPLICATION_CHARTS[1])
+            .count(),
+        2
+    );
+    assert!(marks(REPLICATION_CHARTS[1]) >= 2, "a mean line per policy");
+    for chart in CHARTS {
+        assert!(marks(&format!("{chart}-1")) > 0, "{chart}-1");
+    }
+    assert!(text.contains("&plusmn;"), "the table gives the intervals");
 }

@@ -155,7 +155,8 @@ pub(crate) fn simulate(out: &mut impl Write, a: SimulateArgs) -> Result<(), Fail
     let r = run_one(&s, &o)?;
     let _ = multi.clear();
     if let Some(dir) = &a.out {
-        write_out(dir, &s, std::slice::from_ref(&r), false)?;
+        let one = std::slice::from_ref(&r);
+        write_out(dir, &s, one, &r, &tokengrid_report::html(&s, one))?;
     }
     match a.format {
         Format::Json => print_json(out, &r),
@@ -211,7 +212,9 @@ fn replicate(
         "runs": runs,
     });
     if let Some(dir) = &a.out {
-        write_json(dir, &json)?;
+        let rows = tokengrid_report::text::PolicySummary::of_runs(&runs, runs.len());
+        let html = tokengrid_report::html_replicated(s, &rows, &runs);
+        write_out(dir, s, &runs[..1], &json, &html)?;
     }
     match a.format {
         Format::Json => print_json(out, &json),
@@ -222,8 +225,9 @@ fn replicate(
             if let Some(dir) = &a.out {
                 writeln!(
                     out,
-                    "wrote {}/report.json (summary and every run)",
-                    dir.display()
+                    "wrote {}/report.json (summary and every run), report.html and timeseries.csv (seed {})",
+                    dir.display(),
+                    runs[0].seed
                 )?;
             }
             Ok(())
@@ -270,14 +274,12 @@ pub(crate) fn compare(out: &mut impl Write, a: CompareArgs) -> Result<(), Failur
     let runs = run_all(&s, all);
     let _ = multi.clear();
     let runs = runs?;
+    let json = serde_json::json!({ "schema_version": tokengrid_sim::SCHEMA_VERSION, "runs": runs });
     if let Some(dir) = &a.out {
-        write_out(dir, &s, &runs, true)?;
+        write_out(dir, &s, &runs, &json, &tokengrid_report::html(&s, &runs))?;
     }
     match a.format {
-        Format::Json => print_json(
-            out,
-            &serde_json::json!({ "schema_version": tokengrid_sim::SCHEMA_VERSION, "runs": runs }),
-        ),
+        Format::Json => print_json(out, &json),
         Format::Table => {
             out.write_all(tokengrid_report::text::compare(&runs, &s.currency).as_bytes())?;
             Ok(())
@@ -312,32 +314,17 @@ fn compare_replicated(
         .map(|(p, seed)| spec.in_window(p, Some(seed), &window))
         .collect();
     let runs = run_all(s, all)?;
-    let by_policy: Vec<&[Report]> = runs.chunks(n).collect();
-    let rows: Vec<tokengrid_report::text::PolicySummary> = by_policy
-        .iter()
-        .map(|rs| {
-            let vs_first: Vec<f64> = by_policy[0]
-                .iter()
-                .zip(rs.iter())
-                .map(|(f, r)| (r.energy.cost / f.energy.cost - 1.0) * 100.0)
-                .collect();
-            tokengrid_report::text::PolicySummary {
-                policy: rs[0].policy.clone(),
-                summary: tokengrid_sim::Summary::of(rs),
-                cost_vs_first_percent: tokengrid_sim::Estimate::of(&vs_first),
-            }
-        })
-        .collect();
+    let rows = tokengrid_report::text::PolicySummary::of_runs(&runs, n);
     let json = serde_json::json!({
         "schema_version": tokengrid_sim::SCHEMA_VERSION,
         "policies": rows,
         "runs": runs,
     });
     if let Some(dir) = &a.out {
-        // The charts of the first seed; every run in report.json.
-        let first: Vec<Report> = by_policy.iter().map(|rs| rs[0].clone()).collect();
-        write_out(dir, s, &first, true)?;
-        write_json(dir, &json)?;
+        // Every run in report.json; the time series of the first seed.
+        let first: Vec<Report> = runs.chunks(n).map(|rs| rs[0].clone()).collect();
+        let html = tokengrid_report::html_replicated(s, &rows, &runs);
+        write_out(dir, s, &first, &json, &html)?;
     }
     match a.format {
         Format::Json => print_json(out, &json),
@@ -351,20 +338,16 @@ fn compare_replicated(
     }
 }
 
+/// What `--out` DIR gets: report.json (`json`), report.html (`html`) and the time series of
+/// `runs` (timeseries.csv of one, timeseries-POLICY.csv of each of several).
 fn write_out(
     dir: &Path,
     s: &tokengrid_core::Scenario,
     runs: &[Report],
-    compare: bool,
+    json: &impl serde::Serialize,
+    html: &str,
 ) -> Result<(), Failure> {
-    if compare {
-        write_json(
-            dir,
-            &serde_json::json!({ "schema_version": tokengrid_sim::SCHEMA_VERSION, "runs": runs }),
-        )?;
-    } else {
-        write_json(dir, &runs[0])?;
-    }
+    write_json(dir, json)?;
     let write = |name: &str, text: &str| {
         std::fs::write(dir.join(name), text).map_err(|e| {
             Failure::Input(format!(
@@ -373,16 +356,16 @@ fn write_out(
             ))
         })
     };
-    write("report.html", &tokengrid_report::html(s, runs))?;
-    if compare {
+    write("report.html", html)?;
+    if let [one] = runs {
+        write("timeseries.csv", &one.timeseries_csv(&s.currency))?;
+    } else {
         for r in runs {
             write(
                 &format!("timeseries-{}.csv", r.policy),
                 &r.timeseries_csv(&s.currency),
             )?;
         }
-    } else {
-        write("timeseries.csv", &runs[0].timeseries_csv(&s.currency))?;
     }
     Ok(())
 }

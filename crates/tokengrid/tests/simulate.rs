@@ -294,6 +294,7 @@ fn replications_give_means_with_95_percent_intervals() {
         runs.iter()
             .all(|r| r["simulated_s"] == runs[0]["simulated_s"])
     );
+    let dir = std::env::temp_dir().join(format!("tokengrid-replications-{}", std::process::id()));
     let table = crate::stdout(&crate::tokengrid(&[
         "simulate",
         "--scenario",
@@ -302,9 +303,24 @@ fn replications_give_means_with_95_percent_intervals() {
         "20m",
         "--replications",
         "3",
+        "--out",
+        dir.to_str().expect("utf-8 temp dir"),
     ]));
     assert!(table.contains("3 replications (seeds 7..=9)"), "{table}");
     assert!(table.contains("% of the mean)"), "{table}");
+    // --out: every run in report.json, the intervals drawn in report.html, seed 7's time series.
+    let page = std::fs::read_to_string(dir.join("report.html")).expect("report.html");
+    for id in tokengrid_report::REPLICATION_CHARTS {
+        assert!(page.contains(&format!(r#"<figure id="{id}">"#)), "{id}");
+    }
+    assert!(page.contains("class=\"ci\""), "whiskers");
+    let written: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("report.json")).expect("report.json"),
+    )
+    .expect("json");
+    assert_eq!(written["runs"].as_array().map(Vec::len), Some(3));
+    assert!(dir.join("timeseries.csv").exists());
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// `--set` changes one value without editing the file: under `nearest` (which ignores prices)
