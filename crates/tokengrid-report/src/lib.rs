@@ -192,12 +192,66 @@ fn run_section(out: &mut String, s: &Scenario, r: &Report, i: usize) {
         esc(&r.policy)
     );
     summary_table(out, std::slice::from_ref(r), &s.currency);
+    unserved_table(out, r);
     power(out, r, i, &s.currency);
     utilization(out, r, i);
     latency_cdf(out, r, i);
     cost_carbon(out, r, i, &s.currency);
     map(out, s, r, i);
     region_hours(out, r, i);
+}
+
+/// Why requests went unserved: a column per reason, a row per class and per hub (the hub that
+/// came closest to taking them); training jobs on a line of their own. Nothing when all were
+/// served.
+fn unserved_table(out: &mut String, r: &Report) {
+    use std::collections::BTreeMap;
+    let u = &r.unserved;
+    if u.rejected.is_empty() && u.failed.is_empty() && u.jobs_rejected.is_empty() {
+        return;
+    }
+    let rows: Vec<(String, &BTreeMap<String, u64>)> = r
+        .classes
+        .iter()
+        .map(|c| (format!("class {}", c.name), &c.unserved))
+        .chain(
+            r.hubs
+                .iter()
+                .map(|h| (format!("hub {}", h.name), &h.unserved)),
+        )
+        .filter(|(_, m)| !m.is_empty())
+        .collect();
+    let mut reasons: Vec<&String> = rows.iter().flat_map(|(_, m)| m.keys()).collect();
+    reasons.sort();
+    reasons.dedup();
+    let _ = write!(
+        out,
+        "<p>Unserved: {} requests rejected, {} failed{}. By reason, per class and at the hub that came closest to taking them:</p><table><tr><th></th>",
+        r.requests.rejected,
+        r.requests.failed,
+        if u.jobs_rejected.is_empty() {
+            String::new()
+        } else {
+            let jobs: Vec<String> = u
+                .jobs_rejected
+                .iter()
+                .map(|(k, n)| format!("{n} for {}", esc(k)))
+                .collect();
+            format!("; training jobs rejected: {}", jobs.join(", "))
+        }
+    );
+    for why in &reasons {
+        let _ = write!(out, "<th>{}</th>", esc(why));
+    }
+    out.push_str("</tr>");
+    for (name, m) in &rows {
+        let _ = write!(out, "<tr><td>{}</td>", esc(name));
+        for why in &reasons {
+            let _ = write!(out, "<td>{}</td>", m.get(*why).copied().unwrap_or(0));
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</table>");
 }
 
 /// Regions shown hour by hour, at most (the busiest).

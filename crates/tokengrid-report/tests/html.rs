@@ -182,3 +182,32 @@ fn replicated_pages_draw_every_mean_with_its_95_percent_interval() {
     }
     assert!(text.contains("&plusmn;"), "the table gives the intervals");
 }
+
+/// The page says why requests went unserved, per class and per hub, with the report's counts.
+#[test]
+fn unserved_requests_are_tabled_by_reason() {
+    let (s, mut runs) = crate::runs();
+    let r = &mut runs[0];
+    r.requests.rejected = 12;
+    r.unserved.rejected = [("queue_full".to_owned(), 7), ("residency".to_owned(), 5)].into();
+    r.classes[0].unserved = r.unserved.rejected.clone();
+    r.hubs[1].unserved = r.unserved.rejected.clone();
+    let text = html(&s, &runs[..1]);
+    parse(&text);
+    assert!(text.contains("12 requests rejected"), "the total");
+    assert!(
+        text.contains("<th>queue_full</th><th>residency</th>"),
+        "a column per reason"
+    );
+    let hub = format!(
+        "<tr><td>hub {}</td><td>7</td><td>5</td></tr>",
+        runs[0].hubs[1].name
+    );
+    assert!(text.contains(&hub), "the hub's row: {hub}");
+    // All served: no table.
+    let r = &mut runs[0];
+    r.unserved.rejected.clear();
+    r.unserved.failed.clear();
+    r.unserved.jobs_rejected.clear();
+    assert!(!html(&s, &runs[..1]).contains("Unserved:"));
+}

@@ -56,10 +56,21 @@ impl Reason {
     /// Why work no hub took was refused: the reason at the hub that came closest to taking it
     /// (the first such hub on a tie); `None` when no hub was considered.
     pub fn of_rejection(rejections: &[(tokengrid_core::HubId, Reason)]) -> Option<Reason> {
-        rejections
-            .iter()
-            .map(|(_, r)| *r)
-            .reduce(|best, r| if r.stage() > best.stage() { r } else { best })
+        Reason::closest(rejections).map(|(_, r)| r)
+    }
+
+    /// The hub that came closest to taking refused work, and its reason (the first such hub on
+    /// a tie); `None` when no hub was considered.
+    pub fn closest(
+        rejections: &[(tokengrid_core::HubId, Reason)],
+    ) -> Option<(tokengrid_core::HubId, Reason)> {
+        rejections.iter().copied().reduce(|best, r| {
+            if r.1.stage() > best.1.stage() {
+                r
+            } else {
+                best
+            }
+        })
     }
 
     /// The stable code.

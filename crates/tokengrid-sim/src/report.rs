@@ -140,6 +140,9 @@ pub struct HubReport {
     pub mean_wait_ms: f64,
     /// Local green supply used, kWh.
     pub green_kwh: f64,
+    /// Requests rejected or failed with this hub the one that came closest to taking them, by
+    /// reason code (the hub whose refusal is the request's reason in `unserved`).
+    pub unserved: std::collections::BTreeMap<String, u64>,
 }
 
 /// One class.
@@ -393,6 +396,7 @@ pub(crate) fn build_report(s: &Scenario, world: &World, st: &Stats, run: RunInfo
                 0.0
             },
             green_kwh: t.green_kwh,
+            unserved: owned(&st.hub_unserved[hi]),
         });
         for (step, st) in m.steps.iter().enumerate() {
             let t0 = step as f64 * STEP_S;

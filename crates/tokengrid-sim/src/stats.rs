@@ -64,10 +64,21 @@ pub(crate) struct Counts {
 }
 
 impl Stats {
-    /// A request of `class` was not served: rejected (or failed, when `failed`) for `why`.
-    pub(crate) fn unserved(&mut self, class: usize, failed: bool, why: &'static str, n: u64) {
+    /// A request of `class` was not served: rejected (or failed, when `failed`) for `why`, at
+    /// `hub` (the one that came closest to taking it), if any was asked.
+    pub(crate) fn unserved(
+        &mut self,
+        class: usize,
+        hub: Option<usize>,
+        failed: bool,
+        why: &'static str,
+        n: u64,
+    ) {
         if n == 0 {
             return;
+        }
+        if let Some(h) = hub.and_then(|h| self.hub_unserved.get_mut(h)) {
+            *h.entry(why).or_default() += n;
         }
         if failed {
             self.n.failed += n;
@@ -107,6 +118,8 @@ pub(crate) struct Stats {
     pub(crate) ttft: Histogram<u64>,
     pub(crate) e2e: Histogram<u64>,
     pub(crate) hub_requests: Vec<u64>,
+    /// Requests rejected or failed with this hub the closest to taking them, by reason code.
+    pub(crate) hub_unserved: Vec<std::collections::BTreeMap<&'static str, u64>>,
     pub(crate) hub_tokens: Vec<u64>,
     pub(crate) hub_wait_s: Vec<f64>,
     pub(crate) hub_waited: Vec<u64>,
@@ -156,6 +169,7 @@ impl Stats {
             ttft: histogram(),
             e2e: histogram(),
             hub_requests: vec![0; hubs],
+            hub_unserved: vec![std::collections::BTreeMap::new(); hubs],
             hub_tokens: vec![0; hubs],
             hub_wait_s: vec![0.0; hubs],
             hub_waited: vec![0; hubs],

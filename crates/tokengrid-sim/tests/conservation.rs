@@ -105,6 +105,20 @@ fn unserved_requests_are_counted_by_reason() {
         .map(|c| c.unserved.values().sum::<u64>())
         .sum();
     assert_eq!(per_class, r.requests.total);
+    // Per hub: all at the hub that is up (it refused for residency), none at the one down.
+    for h in &r.hubs {
+        let want: Vec<(String, u64)> = if h.name == "gansu" {
+            vec![]
+        } else {
+            vec![("residency".to_owned(), r.requests.total)]
+        };
+        assert_eq!(
+            h.unserved.clone().into_iter().collect::<Vec<_>>(),
+            want,
+            "{}",
+            h.name
+        );
+    }
 
     // Queues bounded at one request under a load they cannot carry: rejections for a full
     // queue, and only that.
@@ -129,4 +143,11 @@ fn unserved_requests_are_counted_by_reason() {
         r.unserved.rejected.values().sum::<u64>(),
         r.requests.rejected
     );
+    // Each rejection at the hub whose queue was full: per hub they add up to the total.
+    let per_hub: u64 = r
+        .hubs
+        .iter()
+        .filter_map(|h| h.unserved.get("queue_full"))
+        .sum();
+    assert_eq!(per_hub, r.requests.rejected);
 }

@@ -100,7 +100,8 @@ impl Sim<'_> {
         match self.sched.decide(&self.world, &work) {
             Decision::Place(p) => {
                 let Some(pool) = self.world.pool_index(p.hub, model) else {
-                    self.finish_unserved(id, again, Reason::ModelNotServed.code());
+                    let why = Reason::ModelNotServed.code();
+                    self.finish_unserved(id, Some(p.hub.index()), again, why);
                     return;
                 };
                 if again {
@@ -138,14 +139,22 @@ impl Sim<'_> {
                 }
             }
             Decision::Reject(rs) => {
-                let why = Reason::of_rejection(&rs).map_or("no_hub", Reason::code);
-                self.finish_unserved(id, again, why);
+                let closest = Reason::closest(&rs);
+                let why = closest.map_or("no_hub", |(_, r)| r.code());
+                self.finish_unserved(id, closest.map(|(h, _)| h.index()), again, why);
             }
         }
     }
 
-    /// `why`: the reason code (a [`Reason`]'s, or "no_hub" when there was none to ask).
-    pub(super) fn finish_unserved(&mut self, id: u32, again: bool, why: &'static str) {
+    /// `why`: the reason code (a [`Reason`]'s, or "no_hub" when there was none to ask), at
+    /// `hub`, the one that came closest to serving the request.
+    pub(super) fn finish_unserved(
+        &mut self,
+        id: u32,
+        hub: Option<usize>,
+        again: bool,
+        why: &'static str,
+    ) {
         let req = &mut self.requests[id as usize];
         req.state = if again {
             State::Failed
@@ -153,7 +162,7 @@ impl Sim<'_> {
             State::Rejected
         };
         let class = req.class.index();
-        self.stats.unserved(class, again, why, 1);
+        self.stats.unserved(class, hub, again, why, 1);
         self.in_flight -= 1;
         self.free_ids.push(id);
     }
@@ -178,7 +187,7 @@ impl Sim<'_> {
         if self.world.enqueue(pool, id) {
             self.requests[id as usize].state = State::Waiting;
         } else {
-            self.finish_unserved(id, false, Reason::QueueFull.code());
+            self.finish_unserved(id, Some(r.hub.index()), false, Reason::QueueFull.code());
         }
     }
 

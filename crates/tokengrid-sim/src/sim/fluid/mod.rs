@@ -365,14 +365,18 @@ impl Sim<'_> {
             let p = match self.sched.decide(&view, &work) {
                 Decision::Place(p) => p,
                 Decision::Reject(rs) => {
-                    let why = Reason::of_rejection(&rs).map_or("no_hub", Reason::code);
-                    self.stats.unserved(ci, false, why, c.count.round() as u64);
+                    let closest = Reason::closest(&rs);
+                    let why = closest.map_or("no_hub", |(_, r)| r.code());
+                    let hub = closest.map(|(h, _)| h.index());
+                    self.stats
+                        .unserved(ci, hub, false, why, c.count.round() as u64);
                     return;
                 }
             };
             let Some(pool) = self.world.pool_index(p.hub, model) else {
                 self.stats.unserved(
                     ci,
+                    Some(p.hub.index()),
                     false,
                     Reason::ModelNotServed.code(),
                     c.count.round() as u64,
@@ -417,8 +421,9 @@ impl Sim<'_> {
         if let Some(pool) = class.model().and_then(|m| self.fluid_last_pool(fl, m)) {
             fl.pools[pool].backlog.push_back(c);
         } else {
+            let why = Reason::NoCapacity.code();
             self.stats
-                .unserved(ci, false, Reason::NoCapacity.code(), c.count.round() as u64);
+                .unserved(ci, None, false, why, c.count.round() as u64);
         }
     }
 
