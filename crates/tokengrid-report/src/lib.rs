@@ -339,7 +339,7 @@ fn power(out: &mut String, r: &Report, i: usize, currency: &str) {
     let p_max = r
         .timeseries
         .iter()
-        .map(|x| x.power_mw)
+        .map(|x| x.power_mw.max(x.green_available_mw))
         .fold(0.0, f64::max)
         .max(1e-6);
     // kW where the hubs draw less than a megawatt.
@@ -366,13 +366,20 @@ fn power(out: &mut String, r: &Report, i: usize, currency: &str) {
             .collect();
         c.area(&green, None, "#3a9d5d");
         c.area(&total, Some(&green), "#8c8c8c");
+        if steps.iter().any(|x| x.green_available_mw > 0.0) {
+            let available: Vec<(f64, f64)> = steps
+                .iter()
+                .map(|x| (x.t_s / 3600.0, x.green_available_mw * per_mw))
+                .collect();
+            c.steps_dotted(&available, "#1b6e3a");
+        }
         let tariff: Vec<(f64, f64)> = steps.iter().map(|x| (x.t_s / 3600.0, x.tariff)).collect();
         c.line_right(&tariff, tariff_max, "#b03060");
         out.push_str(&c.finish());
     }
     let _ = write!(
         out,
-        "</div><figcaption>Facility power per hub over the run, 15-minute steps: green supply used (green), grid (grey); the dashed line is the hub's grid tariff ({} per kWh, right scale).</figcaption></figure>",
+        "</div><figcaption>Facility power per hub over the run, 15-minute steps: green supply used (green), grid (grey); the dotted line is the local green supply available (where the hub has some), the dashed line the hub's grid tariff ({} per kWh, right scale).</figcaption></figure>",
         esc(currency)
     );
 }

@@ -147,6 +147,24 @@ impl Chart {
         );
     }
 
+    /// A dotted line through `pts` held as steps (each value until the next point).
+    pub(crate) fn steps_dotted(&mut self, pts: &[(f64, f64)], colour: &str) {
+        let step = match pts {
+            [a, b, ..] => b.0 - a.0,
+            _ => 0.25,
+        };
+        let d: Vec<String> = pts
+            .iter()
+            .flat_map(|&(x, y)| [(x, y), (x + step, y)])
+            .map(|(x, y)| format!("{:.1},{:.1}", self.px(x), self.py(y)))
+            .collect();
+        let _ = write!(
+            self.body,
+            r##"<polyline class="series" fill="none" stroke="{colour}" stroke-width="1.4" stroke-dasharray="1 2" points="{}"/>"##,
+            d.join(" ")
+        );
+    }
+
     /// A dashed line of values on a second scale, 0 to a round top over `max`, with its ticks
     /// on the right (e.g. the tariff over a power chart). Needs a right margin of 40 px.
     pub(crate) fn line_right(&mut self, pts: &[(f64, f64)], max: f64, colour: &str) {

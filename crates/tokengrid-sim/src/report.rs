@@ -421,6 +421,7 @@ pub(crate) fn build_report(s: &Scenario, world: &World, st: &Stats, run: RunInfo
                     0.0
                 },
                 queue: st.queue,
+                green_available_mw: m.green_mw[world.clock().hour(t0)],
             });
         }
     }

@@ -140,7 +140,7 @@ fn simulate_out_writes_report_and_timeseries() {
     assert_eq!(
         lines.next(),
         Some(
-            "t_s,hub,power_mw,green_mw,grid_mw,tariff_cny_per_kwh,cost_cny,carbon_kg,utilization,queue_requests"
+            "t_s,hub,power_mw,green_mw,grid_mw,tariff_cny_per_kwh,cost_cny,carbon_kg,utilization,queue_requests,green_available_mw"
         )
     );
     let cost: f64 = lines

@@ -27,6 +27,8 @@ pub struct StepRow {
     pub utilization: f64,
     /// Requests waiting at the step's end.
     pub queue: u32,
+    /// Local green supply available in the step's hour, MW (used or not).
+    pub green_available_mw: f64,
 }
 
 impl Report {
@@ -47,6 +49,7 @@ impl Report {
             "carbon_kg".to_owned(),
             "utilization".to_owned(),
             "queue_requests".to_owned(),
+            "green_available_mw".to_owned(),
         ];
         // Writing to memory cannot fail; a failure would only lose the rows after it.
         let _ = w.write_record(&header);
@@ -62,6 +65,7 @@ impl Report {
                 format!("{:.9}", r.carbon_kg),
                 format!("{:.6}", r.utilization),
                 r.queue.to_string(),
+                format!("{:.9}", r.green_available_mw),
             ]);
         }
         String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
