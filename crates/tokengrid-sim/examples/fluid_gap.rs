@@ -37,14 +37,23 @@ fn main() {
             }
             println!();
             for h in &r.hubs {
-                print!(" {}:{:.1}/{:.0}%", h.name, h.requests as f64 / total * 100.0, h.utilization * 100.0);
+                print!(
+                    " {}:{:.1}/{:.0}%",
+                    h.name,
+                    h.requests as f64 / total * 100.0,
+                    h.utilization * 100.0
+                );
             }
             println!();
         }
         return;
     }
     let s = tokengrid_core::builtin::load("china-east-west").expect("built-in");
-    let east = ["beijing-tianjin-hebei", "yangtze-river-delta", "guangdong-hk-macao"];
+    let east = [
+        "beijing-tianjin-hebei",
+        "yangtze-river-delta",
+        "guangdong-hk-macao",
+    ];
     let num = |v: &Value| v.as_f64().expect("number");
     let util = |r: &Value, in_east: bool| {
         let hs: Vec<&Value> = r["hubs"]
@@ -120,7 +129,9 @@ fn main() {
                         }
                     }
                 }
-                h.iter().map(|(u, n)| if *n > 0.0 { u / n * 100.0 } else { 0.0 }).collect::<Vec<f64>>()
+                h.iter()
+                    .map(|(u, n)| if *n > 0.0 { u / n * 100.0 } else { 0.0 })
+                    .collect::<Vec<f64>>()
             };
             let (hf, hd) = (hourly(&f), hourly(&d));
             for k in 0..30 {
