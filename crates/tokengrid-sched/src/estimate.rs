@@ -20,7 +20,8 @@ pub enum Objective {
 /// How far ahead forecasts reach, s.
 pub const HORIZON_S: f64 = 48.0 * 3600.0;
 
-fn blank(hub: HubId, snap: HubSnapshot, now: f64) -> Candidate {
+/// A candidate with nothing estimated yet: hub `hub` as `snap` shows it at `now`.
+pub(crate) fn blank(hub: HubId, snap: HubSnapshot, now: f64) -> Candidate {
     Candidate {
         hub,
         snap,
@@ -48,12 +49,26 @@ pub fn candidate<V: ClusterView + ?Sized>(
     h: HubId,
     objective: Objective,
 ) -> Candidate {
+    let mut c = blank(h, view.hub(h), view.now_s());
+    estimate_into(view, work, h, objective, &mut c);
+    c
+}
+
+/// [`candidate`] written into `c` (every field), so a scheduler keeps its candidates in place
+/// instead of copying each one.
+pub fn estimate_into<V: ClusterView + ?Sized>(
+    view: &V,
+    work: &Work<'_>,
+    h: HubId,
+    objective: Objective,
+    c: &mut Candidate,
+) {
     let now = view.now_s();
-    let snap = view.hub(h);
+    *c = blank(h, view.hub(h), now);
     match work {
-        Work::Inference(r) => inference(view, r, h, snap, now),
-        Work::Batch(b) => batch(view, b, h, snap, now, objective),
-        Work::Training(t) => training(view, t, h, snap, now, objective),
+        Work::Inference(r) => inference(view, r, h, c),
+        Work::Batch(b) => batch(view, b, h, now, objective, c),
+        Work::Training(t) => training(view, t, h, now, objective, c),
     }
 }
 
@@ -94,24 +109,20 @@ fn served_at<V: ClusterView + ?Sized>(
     view: &V,
     r: &Served<'_>,
     h: HubId,
-    pue: f64,
-) -> Option<(ModelSnapshot, f64, f64, f64)> {
+) -> Option<(f64, f64, f64)> {
     c.allowed = r.residency.is_none_or(|set| set.contains(h));
     c.rtt_ms = view.rtt_ms(r.origin, h);
-    let m = view.model(h, r.model)?;
-    c.model = Some(m);
-    let (prefill_s, decode_s, kwh) = service(&m, r.prompt, r.output, pue);
-    Some((m, prefill_s, decode_s, kwh))
+    c.model = view.model(h, r.model);
+    let m = c.model.as_ref()?;
+    Some(service(m, r.prompt, r.output, c.snap.pue))
 }
 
 fn inference<V: ClusterView + ?Sized>(
     view: &V,
     r: &InferenceRequest<'_>,
     h: HubId,
-    snap: HubSnapshot,
-    now: f64,
-) -> Candidate {
-    let mut c = blank(h, snap, now);
+    c: &mut Candidate,
+) {
     let req = Served {
         origin: r.origin,
         residency: r.residency,
@@ -119,10 +130,14 @@ fn inference<V: ClusterView + ?Sized>(
         prompt: r.prompt_tokens,
         output: r.output_tokens,
     };
-    let Some((m, prefill_s, decode_s, kwh)) = served_at(&mut c, view, &req, h, snap.pue) else {
-        return c;
+    let Some((prefill_s, decode_s, kwh)) = served_at(c, view, &req, h) else {
+        return;
     };
-    c.ttft_ms = c.rtt_ms + (m.expected_wait_s + prefill_s) * 1e3;
+    let (snap, now) = (c.snap, c.start_s);
+    let Some(m) = c.model.as_ref() else { return };
+    let (expected_wait_s, free_slots, marginal_kw) =
+        (m.expected_wait_s, m.free_slots, m.marginal_kw);
+    c.ttft_ms = c.rtt_ms + (expected_wait_s + prefill_s) * 1e3;
     c.e2e_ms = c.ttft_ms + decode_s * 1e3;
     c.energy_kwh = kwh;
     // Green surplus covers up to surplus x busy time of the request's energy; the grid the
@@ -133,13 +148,12 @@ fn inference<V: ClusterView + ?Sized>(
     let grid_kwh = (c.energy_kwh - green_kwh).max(0.0);
     c.cost = grid_kwh * snap.tariff_now;
     c.carbon_kg = grid_kwh * snap.carbon_g_per_kwh_now * 1e-3;
-    c.extra_kw = if m.free_slots == 0 {
+    c.extra_kw = if free_slots == 0 {
         0.0
     } else {
-        m.marginal_kw * snap.pue
+        marginal_kw * snap.pue
     };
     c.end_s = now + c.e2e_ms * 1e-3;
-    c
 }
 
 /// Cost and carbon of drawing `facility_kw` at hub `h` over `[start, end)`, from forecasts.
@@ -246,11 +260,10 @@ fn batch<V: ClusterView + ?Sized>(
     view: &V,
     b: &BatchJob<'_>,
     h: HubId,
-    snap: HubSnapshot,
     now: f64,
     objective: Objective,
-) -> Candidate {
-    let mut c = blank(h, snap, now);
+    c: &mut Candidate,
+) {
     let req = Served {
         origin: b.origin,
         residency: b.residency,
@@ -258,8 +271,8 @@ fn batch<V: ClusterView + ?Sized>(
         prompt: b.prompt_tokens,
         output: b.output_tokens,
     };
-    let Some((_, prefill_s, decode_s, kwh)) = served_at(&mut c, view, &req, h, snap.pue) else {
-        return c;
+    let Some((prefill_s, decode_s, kwh)) = served_at(c, view, &req, h) else {
+        return;
     };
     let duration = prefill_s + decode_s + c.rtt_ms / 1e3;
     c.energy_kwh = kwh;
@@ -270,23 +283,22 @@ fn batch<V: ClusterView + ?Sized>(
         duration_s: duration,
         facility_kw,
     };
-    place_in_time(&mut c, view, h, &run, objective, |s, e| {
+    place_in_time(c, view, h, &run, objective, |s, e| {
         view.free_slots_at(h, b.model, s, e) > 0
     });
-    c
 }
 
 fn training<V: ClusterView + ?Sized>(
     view: &V,
     t: &TrainingJob,
     h: HubId,
-    snap: HubSnapshot,
     now: f64,
     objective: Objective,
-) -> Candidate {
-    let mut c = blank(h, snap, now);
+    c: &mut Candidate,
+) {
+    let pue = c.snap.pue;
     let duration = t.compute_hours * 3600.0;
-    let facility_kw = f64::from(t.accelerators) * t.accelerator_w / 1000.0 * snap.pue;
+    let facility_kw = f64::from(t.accelerators) * t.accelerator_w / 1000.0 * pue;
     c.energy_kwh = facility_kw * duration / 3600.0;
     c.extra_kw = facility_kw;
     let run = Run {
@@ -295,10 +307,9 @@ fn training<V: ClusterView + ?Sized>(
         duration_s: duration,
         facility_kw,
     };
-    place_in_time(&mut c, view, h, &run, objective, |s, e| {
+    place_in_time(c, view, h, &run, objective, |s, e| {
         view.free_accelerators(h, t.accelerator, s, e) >= t.accelerators
     });
-    c
 }
 
 /// Gives deferrable work its best start (see [`best_start`]) and records whether its deadline

@@ -8,7 +8,7 @@
 use tokengrid_core::HubId;
 
 use crate::decision::{Decision, Explanation, HubLine, Placement};
-use crate::estimate::candidate;
+use crate::estimate::estimate_into;
 use crate::plugin::{Candidate, Reason};
 use crate::registry::Policy;
 use crate::view::ClusterView;
@@ -75,17 +75,26 @@ impl Scheduler {
         mut ex: Option<&mut Explanation>,
     ) -> Decision {
         let n = view.hub_count();
-        self.cands.clear();
+        // Candidates are estimated in place: a slot per hub, kept between decisions.
+        if self.cands.len() != n {
+            self.cands.clear();
+            let now = view.now_s();
+            self.cands.extend((0..n).map(|i| {
+                let h = HubId(i as u32);
+                crate::estimate::blank(h, view.hub(h), now)
+            }));
+        }
         self.feasible.clear();
         self.rejected.clear();
         for i in 0..n {
             let h = HubId(i as u32);
-            let c = candidate(view, work, h, self.policy.objective);
+            estimate_into(view, work, h, self.policy.objective, &mut self.cands[i]);
+            let c = &self.cands[i];
             let verdict = self
                 .policy
                 .filters
                 .iter()
-                .try_for_each(|f| f.filter(work, &c));
+                .try_for_each(|f| f.filter(work, c));
             match verdict {
                 Ok(()) => self.feasible.push(i),
                 Err(r) => self.rejected.push((h, r)),
@@ -98,7 +107,6 @@ impl Scheduler {
                     total: 0.0,
                 });
             }
-            self.cands.push(c);
         }
         if self.feasible.is_empty() {
             if let Work::Training(t) = work
