@@ -226,7 +226,7 @@ fn unserved_table(out: &mut String, r: &Report) {
     reasons.dedup();
     let _ = write!(
         out,
-        "<p>Unserved: {} requests rejected, {} failed{}. By reason, per class and at the hub that came closest to taking them:</p><table><tr><th></th>",
+        "<p>Unserved: {} requests rejected, {} failed{}.{}</p>",
         r.requests.rejected,
         r.requests.failed,
         if u.jobs_rejected.is_empty() {
@@ -238,8 +238,17 @@ fn unserved_table(out: &mut String, r: &Report) {
                 .map(|(k, n)| format!("{n} for {}", esc(k)))
                 .collect();
             format!("; training jobs rejected: {}", jobs.join(", "))
+        },
+        if rows.is_empty() {
+            ""
+        } else {
+            " Requests by reason, per class and at the hub that came closest to taking them:"
         }
     );
+    if rows.is_empty() {
+        return;
+    }
+    out.push_str("<table><tr><th></th>");
     for why in &reasons {
         let _ = write!(out, "<th>{}</th>", esc(why));
     }

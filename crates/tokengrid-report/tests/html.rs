@@ -204,6 +204,18 @@ fn unserved_requests_are_tabled_by_reason() {
         runs[0].hubs[1].name
     );
     assert!(text.contains(&hub), "the hub's row: {hub}");
+    // Only a training job refused: said, and no empty table of requests.
+    let r = &mut runs[0];
+    r.unserved.rejected.clear();
+    r.classes[0].unserved.clear();
+    r.hubs[1].unserved.clear();
+    r.unserved.jobs_rejected = [("no_capacity".to_owned(), 1)].into();
+    let text = html(&s, &runs[..1]);
+    assert!(text.contains("training jobs rejected: 1 for no_capacity"));
+    assert!(
+        !text.contains("<th>no_capacity</th>"),
+        "no table of requests"
+    );
     // All served: no table.
     let r = &mut runs[0];
     r.unserved.rejected.clear();

@@ -165,8 +165,7 @@ pub(crate) fn simulate(out: &mut impl Write, a: SimulateArgs) -> Result<(), Fail
             if let Some(dir) = &a.out {
                 writeln!(
                     out,
-                    "wrote {}/report.json and {}/timeseries.csv",
-                    dir.display(),
+                    "wrote {0}/report.json, {0}/report.html and {0}/timeseries.csv",
                     dir.display()
                 )?;
             }

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Memory with many streamed answers at once, measured from outside: `tokengrid serve` with the
+# built-in scenario's eight hubs, all served by a slow hub (bench/streams/hub.py: a chunk every
+# INTERVAL s, CHUNKS chunks), and N clients (bench/streams/client.py) each streaming a chat
+# completion through it at once. Prints how many completed and the dispatcher's resident memory
+# idle, at its peak with the streams open, and 3 s after they ended.
+#
+#   bench/streams.sh                 # 10,000 streams of 20 chunks, one a second
+#   STREAMS=2000 CHUNKS=10 bench/streams.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+N=${STREAMS:-10000}
+CHUNKS=${CHUNKS:-20}
+INTERVAL=${INTERVAL:-1}
+PORT=${PORT:-18096}
+HUB=$((PORT + 1))
+ulimit -n $((3 * N + 2000))
+cargo build --release --locked -q -p tokengrid
+WORK=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2> /dev/null || true; done
+  wait 2> /dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+python3 bench/streams/hub.py "$HUB" "$CHUNKS" "$INTERVAL" &
+pids+=($!)
+while read -r name lat lon tariff; do
+  cat >> "$WORK/hubs.toml" << HUB
+[[hub]]
+name = "$name"
+endpoint = "http://127.0.0.1:$HUB"
+lat = $lat
+lon = $lon
+models = ["deepseek-v3"]
+accelerators = { H800-SXM = 64 }
+tariff_yuan_per_kwh = $tariff
+pue = 1.2
+heartbeats = false
+
+HUB
+done << HUBS
+beijing 39.9 116.4 0.634
+shanghai 31.2 121.5 0.634
+guangdong 23.1 113.3 0.634
+chengdu 30.7 104.1 0.5
+inner-mongolia 40.8 111.7 0.4
+guizhou 26.6 106.6 0.4
+gansu 35.7 107.6 0.4
+ningxia 38.5 106.3 0.4
+HUBS
+
+RUST_LOG=warn target/release/tokengrid serve --listen "127.0.0.1:$PORT" \
+  --db "sqlite://$WORK/ledger.db" --admin-token bench-admin-token-0123456789 \
+  --config "$WORK/hubs.toml" --max-connections $((N + 1000)) > "$WORK/tg.log" 2>&1 &
+tg=$!
+pids+=("$tg")
+for _ in $(seq 100); do
+  curl -sf "http://127.0.0.1:$PORT/readyz" > /dev/null && break
+  sleep 0.1
+done
+python3 bench/streams/client.py "$tg" "$PORT" "$N"
