@@ -15,7 +15,15 @@ CHUNKS=${CHUNKS:-20}
 INTERVAL=${INTERVAL:-1}
 PORT=${PORT:-18096}
 HUB=$((PORT + 1))
-ulimit -n $((3 * N + 2000))
+# The dispatcher holds two descriptors per stream (the client's and the hub's connection).
+want=$((2 * N + 100))
+hard=$(ulimit -Hn)
+if [ "$hard" != unlimited ] && [ "$hard" -lt "$want" ]; then
+  echo "error: $N streams need $want open files in the dispatcher; this machine allows $hard" >&2
+  echo "  help: STREAMS=$(((hard - 100) / 2)) bench/streams.sh, or raise the hard limit (ulimit -Hn)" >&2
+  exit 2
+fi
+ulimit -n "$want"
 cargo build --release --locked -q -p tokengrid
 WORK=$(mktemp -d)
 pids=()
