@@ -149,7 +149,7 @@ fn power_band(out: &mut String, rows: &[PolicySummary], runs: &[Report]) {
     let n = rows[0].summary.replications.max(1);
     let t_max = runs
         .iter()
-        .flat_map(|r| r.timeseries.iter().map(|x| x.t_s + 900.0))
+        .flat_map(|r| r.timeseries.iter().map(|x| x.t_s + STEP_S))
         .fold(3600.0, f64::max)
         / 3600.0;
     let bands: Vec<Vec<(f64, Estimate)>> = runs.chunks(n).map(fleet_power).collect();

@@ -133,6 +133,7 @@ fn inference<V: ClusterView + ?Sized>(
     let Some((prefill_s, decode_s, kwh)) = served_at(c, view, &req, h) else {
         return;
     };
+    // A blank candidate starts now.
     let (snap, now) = (c.snap, c.start_s);
     let Some(m) = c.model.as_ref() else { return };
     let (expected_wait_s, free_slots, marginal_kw) =
