@@ -73,35 +73,8 @@ EOF
 nginx_conf backend "$BACKEND" "location / { default_type application/json; return 200 '$ANSWER'; }"
 nginx_conf proxy "$PROXY" "location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection \"\"; }"
 
-cat > "$WORK/hubs.toml" << EOF
-$(
-  # The built-in scenario's eight hub sites and tariffs (../shared/data/facts/hubs.csv).
-  while read -r name lat lon tariff; do
-    cat << HUB
-[[hub]]
-name = "$name"
-endpoint = "http://127.0.0.1:$BACKEND"
-lat = $lat
-lon = $lon
-models = ["deepseek-v3"]
-accelerators = { H800-SXM = 64 }
-tariff_yuan_per_kwh = $tariff
-pue = 1.2
-heartbeats = false
-
-HUB
-  done << HUBS
-beijing 39.9 116.4 0.634
-shanghai 31.2 121.5 0.634
-guangdong 23.1 113.3 0.634
-chengdu 30.7 104.1 0.5
-inner-mongolia 40.8 111.7 0.4
-guizhou 26.6 106.6 0.4
-gansu 35.7 107.6 0.4
-ningxia 38.5 106.3 0.4
-HUBS
-)
-EOF
+. bench/lib/hubs.sh
+write_hubs "$WORK/hubs.toml" "http://127.0.0.1:$BACKEND"
 
 RUST_LOG=warn "$BIN" serve --listen "127.0.0.1:$TG" --db "sqlite://$WORK/ledger.db" \
   --admin-token "$ADMIN" --config "$WORK/hubs.toml" > "$WORK/tg.log" 2>&1 &

@@ -36,30 +36,8 @@ trap cleanup EXIT
 
 python3 bench/streams/hub.py "$HUB" "$CHUNKS" "$INTERVAL" &
 pids+=($!)
-while read -r name lat lon tariff; do
-  cat >> "$WORK/hubs.toml" << HUB
-[[hub]]
-name = "$name"
-endpoint = "http://127.0.0.1:$HUB"
-lat = $lat
-lon = $lon
-models = ["deepseek-v3"]
-accelerators = { H800-SXM = 64 }
-tariff_yuan_per_kwh = $tariff
-pue = 1.2
-heartbeats = false
-
-HUB
-done << HUBS
-beijing 39.9 116.4 0.634
-shanghai 31.2 121.5 0.634
-guangdong 23.1 113.3 0.634
-chengdu 30.7 104.1 0.5
-inner-mongolia 40.8 111.7 0.4
-guizhou 26.6 106.6 0.4
-gansu 35.7 107.6 0.4
-ningxia 38.5 106.3 0.4
-HUBS
+. bench/lib/hubs.sh
+write_hubs "$WORK/hubs.toml" "http://127.0.0.1:$HUB"
 
 RUST_LOG=warn target/release/tokengrid serve --listen "127.0.0.1:$PORT" \
   --db "sqlite://$WORK/ledger.db" --admin-token bench-admin-token-0123456789 \

@@ -337,9 +337,19 @@ fn hub_steps<'a>(r: &'a Report, hub: &str) -> Vec<&'a tokengrid_sim::report::Ste
 fn hours_span(r: &Report) -> f64 {
     r.timeseries
         .iter()
-        .map(|x| x.t_s + 900.0)
+        .map(|x| x.t_s + tokengrid_sim::world::STEP_S)
         .fold(3600.0, f64::max)
         / 3600.0
+}
+
+/// The unit power up to `max_mw` reads best in, and how many of it make a MW: kW under a
+/// megawatt.
+fn power_unit(max_mw: f64) -> (&'static str, f64) {
+    if max_mw < 1.0 {
+        ("kW", 1000.0)
+    } else {
+        ("MW", 1.0)
+    }
 }
 
 fn power(out: &mut String, r: &Report, i: usize, currency: &str) {
@@ -351,12 +361,7 @@ fn power(out: &mut String, r: &Report, i: usize, currency: &str) {
         .map(|x| x.power_mw.max(x.green_available_mw))
         .fold(0.0, f64::max)
         .max(1e-6);
-    // kW where the hubs draw less than a megawatt.
-    let (unit, per_mw) = if p_max < 1.0 {
-        ("kW", 1000.0)
-    } else {
-        ("MW", 1.0)
-    };
+    let (unit, per_mw) = power_unit(p_max);
     let tariff_max = r.timeseries.iter().map(|x| x.tariff).fold(0.0, f64::max);
     for h in &r.hubs {
         let steps = hub_steps(r, &h.name);

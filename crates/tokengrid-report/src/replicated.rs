@@ -159,11 +159,7 @@ fn power_band(out: &mut String, rows: &[PolicySummary], runs: &[Report]) {
         .map(|(_, e)| e.mean + e.ci95)
         .fold(0.0, f64::max)
         .max(1e-6);
-    let (unit, per_mw) = if p_max < 1.0 {
-        ("kW", 1000.0)
-    } else {
-        ("MW", 1.0)
-    };
+    let (unit, per_mw) = crate::power_unit(p_max);
     let mut c = Chart::new(1150, 300, (0.0, t_max), (0.0, p_max * per_mw * 1.05))
         .with_x(Scale::hours(0.0, t_max))
         .right_margin(180.0);
