@@ -49,8 +49,9 @@ pub fn candidate<V: ClusterView + ?Sized>(
     h: HubId,
     objective: Objective,
 ) -> Candidate {
-    let mut c = blank(h, view.hub(h), view.now_s());
-    estimate_into(view, work, h, objective, &mut c);
+    let now = view.now_s();
+    let mut c = blank(h, view.hub(h), now);
+    fill(view, work, h, objective, now, &mut c);
     c
 }
 
@@ -65,6 +66,18 @@ pub fn estimate_into<V: ClusterView + ?Sized>(
 ) {
     let now = view.now_s();
     *c = blank(h, view.hub(h), now);
+    fill(view, work, h, objective, now, c);
+}
+
+/// Estimates the blank candidate `c` of hub `h` for `work`.
+fn fill<V: ClusterView + ?Sized>(
+    view: &V,
+    work: &Work<'_>,
+    h: HubId,
+    objective: Objective,
+    now: f64,
+    c: &mut Candidate,
+) {
     match work {
         Work::Inference(r) => inference(view, r, h, c),
         Work::Batch(b) => batch(view, b, h, now, objective, c),
