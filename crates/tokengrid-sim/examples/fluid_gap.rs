@@ -1,6 +1,7 @@
 //! Fluid against discrete on the default day, per policy: cost, energy, SLO per class,
 //! utilization east and west, per-hub shares. Discrete reports are cached in
-//! $TMPDIR/fluid-gap-POLICY.json (delete them after changing the discrete mode).
+//! $TMPDIR/fluid-gap-POLICY.json (delete them after changing the discrete mode); the fluid
+//! reports are written beside them as fluid-gap-POLICY-fluid.json.
 //!
 //! cargo run --release -p tokengrid-sim --example fluid_gap [POLICY...]
 
@@ -86,6 +87,8 @@ fn main() {
         let series = serde_json::to_value(&f.timeseries).expect("json");
         let mut f = serde_json::to_value(&f).expect("json");
         f["timeseries"] = series;
+        let dump = std::env::temp_dir().join(format!("fluid-gap-{p}-fluid.json"));
+        std::fs::write(&dump, f.to_string()).expect("fluid report");
         let rel = |k1: &str, k2: &str| (num(&f[k1][k2]) / num(&d[k1][k2]) - 1.0) * 100.0;
         let slo = |r: &Value| num(&r["requests"]["slo_met_fraction"]) * 100.0;
         println!(

@@ -94,12 +94,12 @@ fn cost_slo_moves_work_west_cheaper_than_nearest_within_slos() {
     assert!(west(&cost_slo) > west(&nearest));
 }
 
-/// Fluid mode against the discrete mode on the default day (docs/fluid.md has the table). Under
-/// `nearest` the two agree within the bounds: cost and facility energy within 5%, each
-/// hub's share of requests within 5 points, SLO attainment within 3 points, east and west
-/// utilization within 5 points. Under `cost-slo` and `green` cost and energy agree within 8% and
-/// hub shares within 5 points; their SLO attainment still differs by 6-7 points (docs/fluid.md:
-/// the discrete mode runs cheap hubs with second-long queues that the fluid mode does not form).
+/// Fluid mode against the discrete mode on the default day (docs/fluid.md has the table), to
+/// the bounds: cost and facility energy within 5%, each hub's share of requests within
+/// 5 points, SLO attainment within 3 points, east and west utilization within 5 points. Under
+/// `nearest` and `green` every bound holds. Under `cost-slo` all but two: cost agrees within 8%
+/// and utilization is not asserted (docs/fluid.md: the western code pools alternate between a
+/// full step and an empty one in the fluid mode, 10 points of western utilization).
 #[test]
 fn fluid_agrees_with_discrete_on_the_default_day() {
     let s = tokengrid_core::builtin::load("china-east-west").expect("built-in");
@@ -116,10 +116,10 @@ fn fluid_agrees_with_discrete_on_the_default_day() {
             .collect();
         hs.iter().map(|h| h.utilization).sum::<f64>() / hs.len() as f64
     };
-    for (policy, energy_tol, strict) in [
+    for (policy, cost_tol, utilization) in [
         ("nearest", 0.05, true),
         ("cost-slo", 0.08, false),
-        ("green", 0.08, false),
+        ("green", 0.05, true),
     ] {
         let d = tokengrid_sim::run(&s, &opts(policy, None)).expect("discrete");
         let mut o = opts(policy, None);
@@ -136,11 +136,11 @@ fn fluid_agrees_with_discrete_on_the_default_day() {
             (util(&f, false) - util(&d, false)) * 100.0,
         );
         assert!(
-            rel(f.energy.cost, d.energy.cost) < energy_tol,
+            rel(f.energy.cost, d.energy.cost) < cost_tol,
             "{policy} cost"
         );
         assert!(
-            rel(f.energy.facility_kwh, d.energy.facility_kwh) < energy_tol,
+            rel(f.energy.facility_kwh, d.energy.facility_kwh) < 0.05,
             "{policy} kWh"
         );
         let (ft, dt) = (f.requests.completed as f64, d.requests.completed as f64);
@@ -148,9 +148,9 @@ fn fluid_agrees_with_discrete_on_the_default_day() {
             let diff = (fh.requests as f64 / ft - dh.requests as f64 / dt).abs();
             assert!(diff < 0.05, "{policy} {}: share differs by {diff}", fh.name);
         }
-        if strict {
-            let slo = (f.requests.slo_met_fraction - d.requests.slo_met_fraction).abs();
-            assert!(slo < 0.03, "{policy} SLO differs by {slo}");
+        let slo = (f.requests.slo_met_fraction - d.requests.slo_met_fraction).abs();
+        assert!(slo < 0.03, "{policy} SLO differs by {slo}");
+        if utilization {
             assert!(
                 (util(&f, true) - util(&d, true)).abs() < 0.05,
                 "{policy} east"

@@ -31,6 +31,9 @@ use crate::world::World;
 
 use super::{Ev, Sim};
 
+/// Iterations of the batch's fixed point (it moves by less than half a sequence within a few).
+const BATCH_ITERATIONS: usize = 16;
+
 /// Token samples per class that SLO attainment and latency percentiles are taken over.
 const SAMPLES: usize = 64;
 
@@ -59,8 +62,8 @@ struct FluidPool {
     left_s: f64,
     /// Replica-seconds used in the current step.
     used_s: f64,
-    /// Sequence-seconds of service in the current step (for Little's law).
-    seq_s: f64,
+    /// Output tokens of the requests taken this step (their decode, for Little's law).
+    out_tokens: f64,
     /// Waiting requests, oldest first.
     backlog: VecDeque<Chunk>,
     /// Busy replicas as last metered.
@@ -180,6 +183,30 @@ impl Fluid {
 }
 
 impl Fluid {
+    /// Sequences in service per replica of `pool` over the step (Little's law on the work taken
+    /// so far): each request is in service for its prefill and its output at the decode step of
+    /// that batch, slowed by the share of time prefilling, so the batch is the fixed point of
+    /// `B = (sum prefill + sum output x step(B) / (1 - rho)) / (replicas x dt)`, at most the
+    /// slots. The step grows with the batch, so iterating from the step of one sequence climbs
+    /// to it.
+    fn batch(&self, world: &World, pool: usize) -> f64 {
+        let fp = &self.pools[pool];
+        let n = f64::from(world.pool_replicas(pool).max(1));
+        let per = 1.0 / (n * self.step_s);
+        let slots = f64::from(world.pool_slots(pool));
+        let slow = 1.0 / (1.0 - fp.rho(n, self.step_s));
+        let mut b: f64 = 1.0;
+        for _ in 0..BATCH_ITERATIONS {
+            let step = world.pool_step(pool, b.ceil() as u32) * slow;
+            let next = ((fp.prefill_s + fp.out_tokens * step) * per).min(slots);
+            if (next - b).abs() < 0.5 {
+                return next;
+            }
+            b = next;
+        }
+        b
+    }
+
     /// Replica-seconds one request of `class` takes in `pool`.
     fn work_s(&self, world: &World, pool: usize, class: ClassId) -> f64 {
         let (p, o) = self.mean_tokens(class);
@@ -224,7 +251,7 @@ impl Sim<'_> {
                 0.0
             };
             fp.used_s = 0.0;
-            fp.seq_s = 0.0;
+            fp.out_tokens = 0.0;
             fp.last_prefill_share =
                 fp.prefill_s / (f64::from(self.world.pool_replicas(pool).max(1)) * dt);
             fp.prefill_s = 0.0;
@@ -299,7 +326,7 @@ impl Sim<'_> {
         // Power follows the flow through each pool.
         for pool in 0..fl.pools.len() {
             let n = f64::from(self.world.pool_replicas(pool));
-            let l = fl.pools[pool].seq_s / dt;
+            let l = fl.batch(&self.world, pool) * n;
             let busy = if n > 0.0 {
                 n * (1.0 - (-l / n).exp())
             } else {
@@ -452,20 +479,20 @@ impl Sim<'_> {
         // pool has taken so far).
         let (prompt_mean, output_mean) = fl.mean_tokens(c.class);
         let prefill_rate = self.world.pool_prefill_tokens_per_s(pool);
-        let residence_full =
-            prompt_mean / prefill_rate + output_mean * self.world.pool_step(pool, slots);
         let fp = &mut fl.pools[pool];
         fp.left_s -= count * w;
         fp.used_s += count * w;
-        fp.seq_s += count * residence_full;
+        fp.out_tokens += count * output_mean;
         fp.prefill_s += count * prompt_mean / prefill_rate;
         let (_, _, p2) = fl.moments[c.class.index()];
         fp.pf[0] += count;
         fp.pf[1] += count * prompt_mean / prefill_rate;
         fp.pf[2] += count * p2 / (prefill_rate * prefill_rate);
-        let batch = (fp.seq_s / fl.step_s / replicas)
+        let batch = fl
+            .batch(&self.world, pool)
             .ceil()
             .clamp(1.0, f64::from(slots)) as u32;
+        let fp = &fl.pools[pool];
         // A join pauses its replica's batch while it prefills (as in the discrete mode): decode
         // slows by the share of time spent prefilling, and a prompt waits for the prefills
         // queued ahead of it. A join goes to the replica whose prefills end first, so the pool's

@@ -52,7 +52,11 @@ impl ClusterView for FluidView<'_> {
             self.fluid.backlog_s(self.world, pool) / n + dt * (1.0 - room)
         };
         let slots_per = self.world.pool_slots(pool);
-        let batch = (fp.seq_s / dt / n).ceil().clamp(1.0, f64::from(slots_per)) as u32;
+        let batch = self
+            .fluid
+            .batch(self.world, pool)
+            .ceil()
+            .clamp(1.0, f64::from(slots_per)) as u32;
         snap.decode_s_per_token = self.world.pool_step(pool, batch) / (1.0 - rho);
         Some(snap)
     }
