@@ -86,6 +86,10 @@ impl Scheduler {
         }
         self.feasible.clear();
         self.rejected.clear();
+        if let Some(ex) = ex.as_deref_mut() {
+            ex.hubs.reserve(n);
+        }
+        let k = self.policy.scores.len();
         for i in 0..n {
             let h = HubId(i as u32);
             estimate_into(view, work, h, self.policy.objective, &mut self.cands[i]);
@@ -103,7 +107,11 @@ impl Scheduler {
                 ex.hubs.push(HubLine {
                     hub: h,
                     rejected: verdict.err(),
-                    scores: Vec::new(),
+                    scores: if verdict.is_ok() {
+                        Vec::with_capacity(k)
+                    } else {
+                        Vec::new()
+                    },
                     total: 0.0,
                 });
             }
@@ -132,7 +140,6 @@ impl Scheduler {
             return Decision::Reject(std::mem::take(&mut self.rejected));
         }
         // Raw costs, per plugin, over feasible hubs.
-        let k = self.policy.scores.len();
         let m = self.feasible.len();
         self.raw.clear();
         self.raw.resize(k * m, 0.0);

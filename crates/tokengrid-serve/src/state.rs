@@ -100,7 +100,7 @@ pub struct AppState {
     clients_by_thread: thread_local::ThreadLocal<HttpClient>,
     /// TLS settings for https hubs (each thread's client is made with them).
     tls: rustls::ClientConfig,
-    pub(crate) recent: Mutex<VecDeque<String>>,
+    pub(crate) recent: Mutex<VecDeque<Recent>>,
     pub(crate) jobs_acknowledged: AtomicU64,
     /// Served requests on their way to the ledger (written in batches by a background task).
     served: tokio::sync::mpsc::UnboundedSender<Served>,
@@ -356,8 +356,41 @@ impl AppState {
             .recent
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        recent.push_front(format!("{model} -> {hub} ({prompt} + {output} tokens)"));
-        recent.truncate(20);
+        // The oldest entry's strings are reused once the list is full: no allocation per
+        // decision.
+        let mut r = if recent.len() >= RECENT {
+            recent.pop_back().unwrap_or_default()
+        } else {
+            Recent::default()
+        };
+        r.model.clear();
+        r.model.push_str(model);
+        r.hub.clear();
+        r.hub.push_str(hub);
+        (r.prompt, r.output) = (prompt, output);
+        recent.push_front(r);
+    }
+}
+
+/// Decisions listed on the status page.
+const RECENT: usize = 20;
+
+/// A recent decision, as the status page lists it.
+#[derive(Debug, Default)]
+pub(crate) struct Recent {
+    pub(crate) model: String,
+    pub(crate) hub: String,
+    pub(crate) prompt: u32,
+    pub(crate) output: u32,
+}
+
+impl std::fmt::Display for Recent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} -> {} ({} + {} tokens)",
+            self.model, self.hub, self.prompt, self.output
+        )
     }
 }
 

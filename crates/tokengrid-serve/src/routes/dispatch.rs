@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
+use super::json::{FastJson, json};
 use crate::error::{ApiError, OpenAiError};
 use crate::proxy::{Api, forward};
 use crate::state::{AppState, Question};
@@ -82,11 +83,11 @@ pub(super) const OPENAI_ROUTES: [&str; 3] =
 pub(super) async fn dispatch(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Result<Json<DispatchRequest>, JsonRejection>,
+    body: Result<FastJson<DispatchRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
     let caller = st.caller(&headers).await?;
-    let Json(r) = body?;
+    let FastJson(r) = body?;
     caller.may_use(&r.model)?;
     if !(-90.0..=90.0).contains(&r.origin.lat) || !(-180.0..=180.0).contains(&r.origin.lon) {
         return Err(ApiError::BadRequest(
@@ -130,10 +131,9 @@ pub(super) async fn dispatch(
         st.note_decision(h, &r.model, r.prompt_tokens, r.output_tokens);
     }
     st.metrics.dispatch.observe(started.elapsed());
-    Ok(Json(DispatchAnswer {
+    Ok(json(&DispatchAnswer {
         hub,
         policy: &st.config.policy,
         explanation,
-    })
-    .into_response())
+    }))
 }

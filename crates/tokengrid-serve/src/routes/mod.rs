@@ -3,6 +3,7 @@
 mod dispatch;
 mod hubs;
 mod jobs;
+mod json;
 mod keys;
 mod openapi;
 mod ops;

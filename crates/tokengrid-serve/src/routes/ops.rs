@@ -82,7 +82,7 @@ pub(super) async fn status_page(State(st): State<Arc<AppState>>) -> impl IntoRes
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .iter()
     {
-        let _ = write!(out, "<li>{}</li>", esc(d));
+        let _ = write!(out, "<li>{}</li>", esc(&d.to_string()));
     }
     out.push_str("</ul></body></html>");
     Html(out)
