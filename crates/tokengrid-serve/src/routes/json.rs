@@ -5,8 +5,7 @@
 //! on `POST /v1/dispatch` the two took about 4,500 and 11,800 of a request's 56,300
 //! instructions (callgrind, 20,000 requests). [`FastJson`] parses a well-formed body directly
 //! and hands any other body to axum's extractor, so every rejection (its status and its located
-//! message)
-//! is exactly axum's; [`json`] serialises into one buffer.
+//! message) is exactly axum's; [`json`] serialises into one buffer.
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
