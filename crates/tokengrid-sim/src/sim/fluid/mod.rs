@@ -136,14 +136,16 @@ impl Fluid {
                     ClassKind::Batch(b) => (b.prompt_tokens, b.output_tokens),
                     ClassKind::Training(_) => return Vec::new(),
                 };
-                (0..SAMPLES)
+                let mut all: Vec<(f64, f64)> = (0..SAMPLES)
                     .map(|_| {
                         (
                             f64::from(sample_tokens(&p, &mut rng)),
                             f64::from(sample_tokens(&o, &mut rng)),
                         )
                     })
-                    .collect()
+                    .collect();
+                exact_means(&mut all, p.mean(), o.mean());
+                all
             })
             .collect();
         let moments = samples
@@ -230,6 +232,25 @@ impl Fluid {
     }
 }
 
+/// Scales token samples so their means are the distributions' own, `prompt` and `output`:
+/// capacity is booked at the mean, and 64 draws miss it (an exponential's by 12% at one
+/// standard error; the default day's chat prompts came out 7% short, and the fluid mode's
+/// energy under `nearest` 2.3% low). The samples keep their shape for the latency percentiles.
+fn exact_means(samples: &mut [(f64, f64)], prompt: f64, output: f64) {
+    let n = samples.len().max(1) as f64;
+    let (p, o) = samples
+        .iter()
+        .fold((0.0, 0.0), |(p, o), x| (p + x.0 / n, o + x.1 / n));
+    let (sp, so) = (
+        if p > 0.0 { prompt / p } else { 1.0 },
+        if o > 0.0 { output / o } else { 1.0 },
+    );
+    for x in samples {
+        x.0 *= sp;
+        x.1 *= so;
+    }
+}
+
 impl Sim<'_> {
     /// One fluid step starting now.
     pub(super) fn fluid_step(&mut self) {
@@ -298,7 +319,15 @@ impl Sim<'_> {
         if now < self.end_s {
             let span = dt.min(self.end_s - now);
             let hour = self.world.clock().hour(now);
-            for (ri, r) in self.s.regions.iter().enumerate() {
+            // Regions take turns at placing first: contended pools fill in a different order
+            // each step instead of always by the scenario's region order (in the discrete mode
+            // the regions' requests interleave). Without it, the last region overflowed alone:
+            // under cost-slo Guangdong served 11.4% of the default day's requests against 7.0%.
+            let nr = self.s.regions.len().max(1);
+            let rot = fl.steps as usize % nr;
+            for k in 0..self.s.regions.len() {
+                let ri = (k + rot) % nr;
+                let r = &self.s.regions[ri];
                 for &(class, share) in &r.mix {
                     if matches!(self.s.class(class).kind, ClassKind::Training(_)) {
                         continue;
