@@ -209,6 +209,12 @@ impl Fluid {
         b
     }
 
+    /// [`Fluid::batch`] in whole sequences, at least one and at most the slots.
+    fn batch_size(&self, world: &World, pool: usize) -> u32 {
+        let slots = f64::from(world.pool_slots(pool));
+        self.batch(world, pool).ceil().clamp(1.0, slots) as u32
+    }
+
     /// Replica-seconds one request of `class` takes in `pool`.
     fn work_s(&self, world: &World, pool: usize, class: ClassId) -> f64 {
         let (p, o) = self.mean_tokens(class);
@@ -503,9 +509,6 @@ impl Sim<'_> {
         let w = fl.work_s(&self.world, pool, c.class);
         let hub = self.world.pool_hub(pool);
         let replicas = f64::from(self.world.pool_replicas(pool).max(1));
-        let slots = self.world.pool_slots(pool);
-        // Mean batch from the sequences in service over this step (Little's law on what the
-        // pool has taken so far).
         let (prompt_mean, output_mean) = fl.mean_tokens(c.class);
         let prefill_rate = self.world.pool_prefill_tokens_per_s(pool);
         let fp = &mut fl.pools[pool];
@@ -517,10 +520,8 @@ impl Sim<'_> {
         fp.pf[0] += count;
         fp.pf[1] += count * prompt_mean / prefill_rate;
         fp.pf[2] += count * p2 / (prefill_rate * prefill_rate);
-        let batch = fl
-            .batch(&self.world, pool)
-            .ceil()
-            .clamp(1.0, f64::from(slots)) as u32;
+        // Mean batch over this step, with what the pool has taken so far.
+        let batch = fl.batch_size(&self.world, pool);
         let fp = &fl.pools[pool];
         // A join pauses its replica's batch while it prefills (as in the discrete mode): decode
         // slows by the share of time spent prefilling, and a prompt waits for the prefills

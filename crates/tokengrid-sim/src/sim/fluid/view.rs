@@ -51,12 +51,7 @@ impl ClusterView for FluidView<'_> {
         } else {
             self.fluid.backlog_s(self.world, pool) / n + dt * (1.0 - room)
         };
-        let slots_per = self.world.pool_slots(pool);
-        let batch = self
-            .fluid
-            .batch(self.world, pool)
-            .ceil()
-            .clamp(1.0, f64::from(slots_per)) as u32;
+        let batch = self.fluid.batch_size(self.world, pool);
         snap.decode_s_per_token = self.world.pool_step(pool, batch) / (1.0 - rho);
         Some(snap)
     }
