@@ -117,6 +117,7 @@ struct Served<'a> {
 /// Fills in what serving `r` at hub `h` needs (residency, round trip, the model's figures) and
 /// returns its prefill and decode time and facility energy; `None` when `h` does not serve the
 /// model.
+#[inline(always)]
 fn served_at<V: ClusterView + ?Sized>(
     c: &mut Candidate,
     view: &V,

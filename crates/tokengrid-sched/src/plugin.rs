@@ -132,6 +132,11 @@ pub trait FilterPlugin: Send + Sync + std::fmt::Debug {
     fn name(&self) -> &'static str;
     /// `Err(reason)` when the hub cannot take the work.
     fn filter(&self, work: &Work<'_>, c: &Candidate) -> Result<(), Reason>;
+    /// Which built-in filter this is, so the scheduler runs it without a virtual call (the
+    /// same code: a built-in's `filter` is [`BuiltinFilter::filter`]). Others keep `None`.
+    fn builtin(&self) -> Option<BuiltinFilter> {
+        None
+    }
 }
 
 /// Ranks feasible hubs: a cost, lower is better (normalised to 0..100 by the framework).
@@ -140,39 +145,54 @@ pub trait ScorePlugin: Send + Sync + std::fmt::Debug {
     fn name(&self) -> &'static str;
     /// The hub's raw cost for the work.
     fn cost(&self, work: &Work<'_>, c: &Candidate) -> f64;
+    /// Which built-in score this is (see [`FilterPlugin::builtin`]); others keep `None`.
+    fn builtin(&self) -> Option<BuiltinScore> {
+        None
+    }
 }
 
-macro_rules! filter {
-    ($(#[$doc:meta])* $ty:ident, $name:literal, |$w:ident, $c:ident| $body:expr) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, Default)]
-        pub struct $ty;
-        impl FilterPlugin for $ty {
-            fn name(&self) -> &'static str {
-                $name
-            }
-            #[inline]
-            fn filter(&self, $w: &Work<'_>, $c: &Candidate) -> Result<(), Reason> {
-                $body
-            }
+/// Defines the built-in plugins of one kind: an enum of them whose method holds each one's
+/// code, and a unit struct per plugin implementing the trait by calling it.
+macro_rules! plugins {
+    (
+        $trait:ident, $method:ident, $out:ty, $(#[$kdoc:meta])* $kind:ident;
+        $($(#[$doc:meta])* $ty:ident, $name:literal, |$w:ident, $c:ident| $body:expr;)*
+    ) => {
+        $(#[$kdoc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $kind {
+            $($(#[$doc])* $ty,)*
         }
-    };
-}
 
-macro_rules! score {
-    ($(#[$doc:meta])* $ty:ident, $name:literal, |$w:ident, $c:ident| $body:expr) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, Default)]
-        pub struct $ty;
-        impl ScorePlugin for $ty {
-            fn name(&self) -> &'static str {
-                $name
-            }
+        impl $kind {
+            /// The plugin's answer for hub `c` and work `w`.
             #[inline]
-            fn cost(&self, $w: &Work<'_>, $c: &Candidate) -> f64 {
-                $body
+            pub fn $method(self, w: &Work<'_>, c: &Candidate) -> $out {
+                match self {
+                    $($kind::$ty => {
+                        let ($w, $c) = (w, c);
+                        $body
+                    })*
+                }
             }
         }
+
+        $(
+            $(#[$doc])*
+            #[derive(Debug, Clone, Copy, Default)]
+            pub struct $ty;
+            impl $trait for $ty {
+                fn name(&self) -> &'static str {
+                    $name
+                }
+                fn $method(&self, w: &Work<'_>, c: &Candidate) -> $out {
+                    $kind::$ty.$method(w, c)
+                }
+                fn builtin(&self) -> Option<$kind> {
+                    Some($kind::$ty)
+                }
+            }
+        )*
     };
 }
 
@@ -180,26 +200,25 @@ fn needs_model(w: &Work<'_>) -> bool {
     !matches!(w, Work::Training(_))
 }
 
-filter!(
+/// Share of an SLO the expected latency may use: an estimate is a mean, and a hub loaded until
+/// its expected latency equals the SLO misses it for about half of its requests, so the filter
+/// keeps a fifth of the SLO for the spread around the mean.
+pub const SLO_HEADROOM: f64 = 0.8;
+
+plugins!(
+    FilterPlugin, filter, Result<(), Reason>,
+    /// The built-in filters.
+    BuiltinFilter;
     /// The hub serves the work's model (training needs none).
     ModelServed, "model", |w, c| if needs_model(w) && c.model.is_none_or(|m| m.replicas == 0) {
         Err(Reason::ModelNotServed)
     } else {
         Ok(())
-    }
-);
-
-filter!(
+    };
     /// The hub is up.
-    HubUp, "up", |_w, c| if c.snap.up { Ok(()) } else { Err(Reason::HubDown) }
-);
-
-filter!(
+    HubUp, "up", |_w, c| if c.snap.up { Ok(()) } else { Err(Reason::HubDown) };
     /// The work's data may go to the hub.
-    Residency, "residency", |_w, c| if c.allowed { Ok(()) } else { Err(Reason::Residency) }
-);
-
-filter!(
+    Residency, "residency", |_w, c| if c.allowed { Ok(()) } else { Err(Reason::Residency) };
     /// The queue has room (batch and training: capacity for the whole run).
     Capacity, "capacity", |w, c| match w {
         Work::Inference(_) => match c.model {
@@ -209,15 +228,7 @@ filter!(
             _ => Ok(()),
         },
         _ => if c.capacity_ok { Ok(()) } else { Err(Reason::NoCapacity) },
-    }
-);
-
-/// Share of an SLO the expected latency may use: an estimate is a mean, and a hub loaded until
-/// its expected latency equals the SLO misses it for about half of its requests, so the filter
-/// keeps a fifth of the SLO for the spread around the mean.
-pub const SLO_HEADROOM: f64 = 0.8;
-
-filter!(
+    };
     /// Expected latency is within [`SLO_HEADROOM`] of the SLOs (inference); the work ends by its
     /// deadline (batch, training).
     Slo, "slo", |w, c| match w {
@@ -231,40 +242,28 @@ filter!(
             }
         }
         _ => if c.deadline_ok { Ok(()) } else { Err(Reason::Deadline) },
-    }
-);
-
-filter!(
+    };
     /// The extra power fits under the hub's grid cap.
-    PowerCap, "power", |_w, c| if c.extra_kw > c.snap.power_headroom_kw { Err(Reason::PowerCap) } else { Ok(()) }
+    PowerCap, "power", |_w, c| if c.extra_kw > c.snap.power_headroom_kw { Err(Reason::PowerCap) } else { Ok(()) };
 );
 
-score!(
+plugins!(
+    ScorePlugin, cost, f64,
+    /// The built-in scores.
+    BuiltinScore;
     /// Marginal electricity cost of the work: facility kWh not covered by green surplus, at the
     /// tariff when it runs.
-    EnergyCost, "energy-cost", |_w, c| c.cost
-);
-
-score!(
+    EnergyCost, "energy-cost", |_w, c| c.cost;
     /// CO2 of the work's grid energy.
-    Carbon, "carbon", |_w, c| c.carbon_kg
-);
-
-score!(
+    Carbon, "carbon", |_w, c| c.carbon_kg;
     /// Network distance: the round trip from the work's origin (what `nearest` minimises).
-    Latency, "latency", |_w, c| c.rtt_ms
-);
-
-score!(
+    Latency, "latency", |_w, c| c.rtt_ms;
     /// Response time the user can expect: end-to-end for inference (network, queue, prefill,
     /// decode at the current load), round trip otherwise.
     ResponseTime, "response-time", |w, c| match w {
         Work::Inference(_) => c.e2e_ms,
         _ => c.rtt_ms,
-    }
-);
-
-score!(
+    };
     /// How busy the hub's replicas are (spreads load).
-    LoadBalance, "load", |_w, c| c.model.map_or(0.0, |m| m.utilization)
+    LoadBalance, "load", |_w, c| c.model.map_or(0.0, |m| m.utilization);
 );

@@ -9,7 +9,7 @@ use tokengrid_core::HubId;
 
 use crate::decision::{Decision, Explanation, HubLine, Placement};
 use crate::estimate::estimate_into;
-use crate::plugin::{Candidate, Reason};
+use crate::plugin::{BuiltinFilter, BuiltinScore, Candidate, Reason};
 use crate::registry::Policy;
 use crate::view::ClusterView;
 use crate::work::Work;
@@ -19,6 +19,10 @@ use crate::work::Work;
 #[derive(Debug)]
 pub struct Scheduler {
     policy: Policy,
+    /// The policy's filters and scores in order: built-ins run directly, others through
+    /// their plugin (by index).
+    filters: Vec<Step<BuiltinFilter>>,
+    scores: Vec<Step<BuiltinScore>>,
     cands: Vec<Candidate>,
     feasible: Vec<usize>,
     raw: Vec<f64>,
@@ -28,11 +32,28 @@ pub struct Scheduler {
     rejected: Vec<(HubId, Reason)>,
 }
 
+/// A plugin as the scheduler runs it.
+#[derive(Debug, Clone, Copy)]
+enum Step<B> {
+    /// A built-in, without a virtual call.
+    Builtin(B),
+    /// Another plugin: its index in the policy.
+    Plugin(usize),
+}
+
 impl Scheduler {
     /// A scheduler running `policy`.
     pub fn new(policy: Policy) -> Self {
+        let filters = (policy.filters.iter().enumerate())
+            .map(|(i, f)| f.builtin().map_or(Step::Plugin(i), Step::Builtin))
+            .collect();
+        let scores = (policy.scores.iter().enumerate())
+            .map(|(i, (s, _))| s.builtin().map_or(Step::Plugin(i), Step::Builtin))
+            .collect();
         Scheduler {
             policy,
+            filters,
+            scores,
             cands: Vec::new(),
             feasible: Vec::new(),
             raw: Vec::new(),
@@ -94,11 +115,10 @@ impl Scheduler {
             let h = HubId(i as u32);
             estimate_into(view, work, h, self.policy.objective, &mut self.cands[i]);
             let c = &self.cands[i];
-            let verdict = self
-                .policy
-                .filters
-                .iter()
-                .try_for_each(|f| f.filter(work, c));
+            let verdict = self.filters.iter().try_for_each(|f| match *f {
+                Step::Builtin(b) => b.filter(work, c),
+                Step::Plugin(p) => self.policy.filters[p].filter(work, c),
+            });
             match verdict {
                 Ok(()) => self.feasible.push(i),
                 Err(r) => self.rejected.push((h, r)),
@@ -143,9 +163,13 @@ impl Scheduler {
         let m = self.feasible.len();
         self.raw.clear();
         self.raw.resize(k * m, 0.0);
-        for (pi, (plugin, _)) in self.policy.scores.iter().enumerate() {
+        for (pi, step) in self.scores.iter().enumerate() {
             for (fi, &ci) in self.feasible.iter().enumerate() {
-                self.raw[pi * m + fi] = plugin.cost(work, &self.cands[ci]);
+                let c = &self.cands[ci];
+                self.raw[pi * m + fi] = match *step {
+                    Step::Builtin(b) => b.cost(work, c),
+                    Step::Plugin(p) => self.policy.scores[p].0.cost(work, c),
+                };
             }
         }
         // Normalise each plugin to 0..100 (100 = lowest cost), weight, sum: O(plugins x hubs).

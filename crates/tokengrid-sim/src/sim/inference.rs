@@ -76,7 +76,7 @@ impl Sim<'_> {
                 prompt_tokens: r.prompt,
                 // A dispatcher knows the prompt, not how long the answer will be: it plans with
                 // the class's mean output.
-                output_tokens: i.output_tokens.mean().round().max(1.0) as u32,
+                output_tokens: self.planned_output[r.class.index()],
                 ttft_slo_ms: i
                     .ttft_slo_ms
                     .map(|slo| slo - secs(self.world.now() - r.arrival) * 1e3),

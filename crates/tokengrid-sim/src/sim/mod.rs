@@ -194,6 +194,9 @@ struct Sim<'a> {
     free_ids: Vec<u32>,
     jobs: Vec<Job>,
     residency: Vec<Option<HubSet>>,
+    /// Output tokens a dispatcher plans with, per class: the class's mean (worked out once,
+    /// not per decision).
+    planned_output: Vec<u32>,
     draws: Pcg64Mcg,
     done: Vec<u32>,
     in_flight: u64,
@@ -285,6 +288,16 @@ impl<'a> Sim<'a> {
                 .regions
                 .iter()
                 .map(|r| r.residency.as_ref().map(|hs| HubSet::of(hs)))
+                .collect(),
+            planned_output: s
+                .classes
+                .iter()
+                .map(|c| match &c.kind {
+                    tokengrid_core::ClassKind::Inference(i) => {
+                        i.output_tokens.mean().round().max(1.0) as u32
+                    }
+                    _ => 0,
+                })
                 .collect(),
             draws: Pcg64Mcg::seed_from_u64(stream_seed(seed, u64::MAX)),
             done: Vec::new(),

@@ -282,9 +282,7 @@ impl World {
         now: Nanos,
     ) -> Option<(usize, Nanos)> {
         let p = &self.pools[pool];
-        let r = (0..p.replicas.len())
-            .filter(|&r| p.replicas[r].active < p.slots)
-            .min_by_key(|&r| (p.replicas[r].active, r))?;
+        let r = p.picker.pick(p.slots)?;
         let was_idle = p.replicas[r].active == 0;
         if was_idle {
             self.set_busy(pool, true, now);
@@ -300,6 +298,7 @@ impl World {
         let finish = rep.counter + f64::from(output);
         rep.seqs.push(Reverse((Ord64(finish), req)));
         rep.active += 1;
+        p.picker.set(r, rep.active);
         let (full, resume_at) = (rep.active == p.slots, rep.resume_at);
         p.full_replicas += u32::from(full);
         p.latest_resume = p.latest_resume.max(resume_at);
@@ -340,6 +339,7 @@ impl World {
             p.room.set(None);
             done.push(req);
         }
+        p.picker.set(r, rep.active);
         if rep.active == 0 {
             rep.counter = 0.0;
             self.set_busy(pool, false, now);
@@ -368,6 +368,8 @@ impl World {
                 let rep = &mut self.pools[pi].replicas[r];
                 out.extend(rep.seqs.drain().map(|Reverse((_, id))| id));
                 rep.active = 0;
+                self.pools[pi].picker.set(r, 0);
+                let rep = &mut self.pools[pi].replicas[r];
                 rep.counter = 0.0;
                 rep.resume_at = now;
                 rep.generation = rep.generation.wrapping_add(1);

@@ -42,11 +42,61 @@ pub(crate) struct BatchReplica {
     pub(crate) scheduled: Option<Nanos>,
 }
 
+/// The replica a new sequence joins: the least busy one with room, the lowest index on a tie.
+///
+/// A segment tree over `(active sequences, index)` keys: a change costs O(log replicas) and
+/// the choice O(1), where a scan would visit every replica on every join (64 of them in a
+/// 64-server hub without batching).
+#[derive(Debug, Clone)]
+pub(super) struct Picker {
+    /// Leaves start here (a power of two).
+    size: usize,
+    /// `tree[1]` is the minimum key; leaf `size + r` is replica `r`'s key.
+    tree: Vec<u64>,
+}
+
+impl Picker {
+    fn key(active: u32, r: usize) -> u64 {
+        (u64::from(active) << 32) | r as u64
+    }
+
+    /// `n` idle replicas.
+    pub(super) fn new(n: usize) -> Self {
+        let size = n.max(1).next_power_of_two();
+        let mut tree = vec![u64::MAX; 2 * size];
+        for r in 0..n {
+            tree[size + r] = Self::key(0, r);
+        }
+        for i in (1..size).rev() {
+            tree[i] = tree[2 * i].min(tree[2 * i + 1]);
+        }
+        Picker { size, tree }
+    }
+
+    /// Replica `r` now runs `active` sequences.
+    pub(super) fn set(&mut self, r: usize, active: u32) {
+        let mut i = self.size + r;
+        self.tree[i] = Self::key(active, r);
+        while i > 1 {
+            i /= 2;
+            self.tree[i] = self.tree[2 * i].min(self.tree[2 * i + 1]);
+        }
+    }
+
+    /// The least busy replica if it has fewer than `slots` sequences.
+    pub(super) fn pick(&self, slots: u32) -> Option<usize> {
+        let k = self.tree[1];
+        ((k >> 32) < u64::from(slots)).then_some((k & 0xFFFF_FFFF) as usize)
+    }
+}
+
 /// One model's serving at one hub.
 #[derive(Debug, Clone)]
 pub(crate) struct ServingPool {
     pub(crate) hub: HubId,
     pub(crate) replicas: Vec<BatchReplica>,
+    /// Which replica a joining sequence goes to.
+    pub(super) picker: Picker,
     pub(crate) queue: VecDeque<u32>,
     /// Sequences per replica.
     pub(crate) slots: u32,
@@ -128,6 +178,7 @@ impl ServingPool {
         ServingPool {
             hub,
             replicas: vec![BatchReplica::default(); n as usize],
+            picker: Picker::new(n as usize),
             queue: VecDeque::new(),
             slots,
             prefill_tokens_per_s: figures.prefill_tokens_per_s,
@@ -240,5 +291,44 @@ impl ServingPool {
         let start = now.max(rep.resume_at);
         let steps = (finish - rep.counter).max(0.0);
         Some(start + crate::engine::ns(steps * self.step(rep.active)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::{Rng, SeedableRng};
+    use rand_pcg::Pcg64Mcg;
+
+    use super::Picker;
+
+    /// The picker chooses what a scan of every replica would: the fewest active sequences
+    /// among those with room, the lowest index on a tie; none when all are full.
+    #[test]
+    fn picker_chooses_as_a_scan_would() {
+        let mut rng = Pcg64Mcg::seed_from_u64(7);
+        for (n, slots) in [(1, 1), (3, 1), (5, 4), (64, 1), (13, 7)] {
+            let mut active = vec![0u32; n];
+            let mut picker = Picker::new(n);
+            for _ in 0..5_000 {
+                let scan = (0..n)
+                    .filter(|&r| active[r] < slots)
+                    .min_by_key(|&r| (active[r], r));
+                assert_eq!(picker.pick(slots), scan, "{n} replicas of {slots} slots");
+                // Join on the chosen replica, or leave a random busy one.
+                let changed = if rng.random_bool(0.6) {
+                    let Some(j) = scan else { continue };
+                    active[j] += 1;
+                    j
+                } else {
+                    let r = rng.random_range(0..n);
+                    if active[r] == 0 {
+                        continue;
+                    }
+                    active[r] -= 1;
+                    r
+                };
+                picker.set(changed, active[changed]);
+            }
+        }
     }
 }

@@ -18,7 +18,7 @@ impl ClusterView for World {
         self.up.len()
     }
 
-    #[inline]
+    #[inline(always)]
     fn hub(&self, h: HubId) -> HubSnapshot {
         let i = h.index();
         let hour = self.hour_now();
@@ -34,7 +34,7 @@ impl ClusterView for World {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn model(&self, h: HubId, m: ModelId) -> Option<ModelSnapshot> {
         let p = &self.pools[self.pool_index(h, m)?];
         let n = p.replicas.len() as u32;
