@@ -39,6 +39,13 @@ impl Clock {
     }
 }
 
+/// `x.floor()` for `x >= 0` (below 2^64): truncation, without the libm call `floor` is on the
+/// portable x86-64 target (it has no rounding instruction), on paths run for every event.
+#[inline]
+pub fn floor_nonneg(x: f64) -> f64 {
+    x as u64 as f64
+}
+
 /// Hour of day (0..24) of local second `t` (t >= 0).
 #[inline]
 pub fn hour_of(t: f64) -> usize {
@@ -50,7 +57,7 @@ pub fn hour_of(t: f64) -> usize {
 #[inline]
 pub fn to_next_hour(t: f64) -> f64 {
     let t = t.max(0.0);
-    ((t / HOUR_S).floor() + 1.0) * HOUR_S - t
+    (floor_nonneg(t / HOUR_S) + 1.0) * HOUR_S - t
 }
 
 /// The running integral of an hourly profile, so any interval costs O(1):
@@ -78,7 +85,7 @@ impl HourlyIntegral {
     /// `F(t)`: value-seconds from local time 0 to local time `t` (t >= 0).
     pub fn cumulative(&self, t: f64) -> f64 {
         let t = t.max(0.0);
-        let days = (t / DAY_S).floor();
+        let days = floor_nonneg(t / DAY_S);
         let within = t - days * DAY_S;
         let h = ((within / HOUR_S) as usize).min(23);
         days * self.prefix[24] + self.prefix[h] + self.values[h] * (within - h as f64 * HOUR_S)
@@ -103,7 +110,7 @@ pub fn for_each_hour(a: f64, b: f64, mut f: impl FnMut(usize, f64)) {
     }
     let a = a.max(0.0);
     let len = b - a;
-    let full_days = (len / DAY_S).floor();
+    let full_days = floor_nonneg(len / DAY_S);
     if full_days >= 1.0 {
         for h in 0..24 {
             f(h, full_days * HOUR_S);
@@ -112,7 +119,7 @@ pub fn for_each_hour(a: f64, b: f64, mut f: impl FnMut(usize, f64)) {
     let mut t = a + full_days * DAY_S;
     while t < b {
         let h = hour_of(t);
-        let hour_end = (t / HOUR_S).floor() * HOUR_S + HOUR_S;
+        let hour_end = floor_nonneg(t / HOUR_S) * HOUR_S + HOUR_S;
         let end = hour_end.min(b);
         f(h, end - t);
         t = end;

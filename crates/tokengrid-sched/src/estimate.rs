@@ -69,6 +69,33 @@ pub fn estimate_into<V: ClusterView + ?Sized>(
     fill(view, work, h, objective, now, c);
 }
 
+/// [`estimate_into`] for every hub, `cands[i]` for hub `i`: the work's kind matched once, not
+/// per hub.
+pub(crate) fn estimate_all<V: ClusterView + ?Sized>(
+    view: &V,
+    work: &Work<'_>,
+    objective: Objective,
+    cands: &mut [Candidate],
+) {
+    let now = view.now_s();
+    match work {
+        Work::Inference(r) => {
+            for (i, c) in cands.iter_mut().enumerate() {
+                let h = HubId(i as u32);
+                *c = blank(h, view.hub(h), now);
+                inference(view, r, h, c);
+            }
+        }
+        _ => {
+            for (i, c) in cands.iter_mut().enumerate() {
+                let h = HubId(i as u32);
+                *c = blank(h, view.hub(h), now);
+                fill(view, work, h, objective, now, c);
+            }
+        }
+    }
+}
+
 /// Estimates the blank candidate `c` of hub `h` for `work`.
 fn fill<V: ClusterView + ?Sized>(
     view: &V,

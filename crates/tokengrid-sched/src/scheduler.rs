@@ -8,7 +8,7 @@
 use tokengrid_core::HubId;
 
 use crate::decision::{Decision, Explanation, HubLine, Placement};
-use crate::estimate::estimate_into;
+use crate::estimate::estimate_all;
 use crate::plugin::{BuiltinFilter, BuiltinScore, Candidate, Reason};
 use crate::registry::Policy;
 use crate::view::ClusterView;
@@ -111,10 +111,9 @@ impl Scheduler {
             ex.hubs.reserve(n);
         }
         let k = self.policy.scores.len();
-        for i in 0..n {
+        estimate_all(view, work, self.policy.objective, &mut self.cands);
+        for (i, c) in self.cands.iter().enumerate() {
             let h = HubId(i as u32);
-            estimate_into(view, work, h, self.policy.objective, &mut self.cands[i]);
-            let c = &self.cands[i];
             let verdict = self.filters.iter().try_for_each(|f| match *f {
                 Step::Builtin(b) => b.filter(work, c),
                 Step::Plugin(p) => self.policy.filters[p].filter(work, c),

@@ -42,7 +42,8 @@ impl HubMeter {
         let it_kw = self.idle_kw + self.busy_kw;
         let (mut t0, t1) = (secs(self.last), secs(now));
         while t0 < t1 {
-            let step = (t0 / STEP_S).floor() as usize;
+            // Truncation is the floor here: time is never negative.
+            let step = (t0 / STEP_S) as usize;
             let end = ((step + 1) as f64 * STEP_S).min(t1);
             let d = self.supply.draw(t0, end, it_kw);
             if self.steps.len() <= step {

@@ -400,7 +400,8 @@ impl World {
     /// another across the pool's replicas instead of all arriving at once.
     pub(crate) fn book_deferred(&mut self, pool: usize, start_s: f64, replica_s: f64) -> f64 {
         let replicas = self.pools[pool].replicas.len() as f64;
-        let hour = (start_s / HOUR_S).floor().max(0.0) as usize;
+        // The cast truncates toward zero and saturates at 0: the floor, 0 before the start.
+        let hour = (start_s / HOUR_S) as usize;
         let d = &mut self.pools[pool].deferred;
         if d.len() <= hour {
             d.resize(hour + 1, 0.0);

@@ -114,8 +114,10 @@ impl ClusterView for World {
         // left for interactive traffic.
         const DEFERRED_SHARE: f64 = 0.7;
         let capacity = p.replicas.len() as f64 * HOUR_S * DEFERRED_SHARE;
-        let first = (from_s / HOUR_S).floor().max(0.0) as usize;
-        let last = (to_s / HOUR_S).floor().max(0.0) as usize;
+        // Whole hours, 0 before the start (a float-to-integer cast truncates toward zero and
+        // saturates below at 0: the floor for any time, negative ones floored at 0).
+        let first = (from_s / HOUR_S) as usize;
+        let last = (to_s / HOUR_S) as usize;
         let booked = (first..=last)
             .map(|hour| p.deferred.get(hour).copied().unwrap_or(0.0))
             .fold(0.0, f64::max);
