@@ -151,6 +151,12 @@ pub trait ScorePlugin: Send + Sync + std::fmt::Debug {
     }
 }
 
+/// What runs a built-in plugin's code over many hubs ([`BuiltinFilter::visit`]).
+pub(crate) trait Each<Out> {
+    /// Runs `plugin` as it needs to.
+    fn each<P: Fn(&Work<'_>, &Candidate) -> Out>(&mut self, plugin: P);
+}
+
 /// Defines the built-in plugins of one kind: an enum of them whose method holds each one's
 /// code, and a unit struct per plugin implementing the trait by calling it.
 macro_rules! plugins {
@@ -173,6 +179,15 @@ macro_rules! plugins {
                         let ($w, $c) = (w, c);
                         $body
                     })*
+                }
+            }
+
+            /// Hands `e` this plugin's code as a function of its own: matched once, so a loop
+            /// over hubs inside `e` runs it without matching per hub.
+            #[inline]
+            pub(crate) fn visit<E: Each<$out>>(self, e: &mut E) {
+                match self {
+                    $($kind::$ty => e.each(|w, c| $kind::$ty.$method(w, c)),)*
                 }
             }
         }

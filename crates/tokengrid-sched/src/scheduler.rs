@@ -9,7 +9,7 @@ use tokengrid_core::HubId;
 
 use crate::decision::{Decision, Explanation, HubLine, Placement};
 use crate::estimate::estimate_all;
-use crate::plugin::{BuiltinFilter, BuiltinScore, Candidate, Reason};
+use crate::plugin::{BuiltinFilter, BuiltinScore, Candidate, Each, Reason};
 use crate::registry::Policy;
 use crate::view::ClusterView;
 use crate::work::Work;
@@ -25,11 +25,54 @@ pub struct Scheduler {
     scores: Vec<Step<BuiltinScore>>,
     cands: Vec<Candidate>,
     feasible: Vec<usize>,
+    /// Each hub's first failed filter.
+    verdicts: Vec<Option<Reason>>,
+    /// One score plugin's raw costs over the feasible hubs.
     raw: Vec<f64>,
-    bounds: Vec<(f64, f64)>,
-    /// 100 / (hi - lo) per score plugin (0 when all hubs tie).
-    scale: Vec<f64>,
+    /// Weighted totals of the feasible hubs.
+    totals: Vec<f64>,
     rejected: Vec<(HubId, Reason)>,
+}
+
+/// One filter over every hub still without a failure.
+struct FilterPass<'a, 'w> {
+    work: &'a Work<'w>,
+    cands: &'a [Candidate],
+    verdicts: &'a mut [Option<Reason>],
+}
+
+impl Each<Result<(), Reason>> for FilterPass<'_, '_> {
+    #[inline]
+    fn each<P: Fn(&Work<'_>, &Candidate) -> Result<(), Reason>>(&mut self, plugin: P) {
+        for (c, v) in self.cands.iter().zip(self.verdicts.iter_mut()) {
+            if v.is_none()
+                && let Err(r) = plugin(self.work, c)
+            {
+                *v = Some(r);
+            }
+        }
+    }
+}
+
+/// One score plugin's raw costs over the feasible hubs, and their range.
+struct ScorePass<'a, 'w> {
+    work: &'a Work<'w>,
+    cands: &'a [Candidate],
+    feasible: &'a [usize],
+    raw: &'a mut [f64],
+    lo: f64,
+    hi: f64,
+}
+
+impl Each<f64> for ScorePass<'_, '_> {
+    #[inline]
+    fn each<P: Fn(&Work<'_>, &Candidate) -> f64>(&mut self, plugin: P) {
+        for (x, &ci) in self.raw.iter_mut().zip(self.feasible) {
+            *x = plugin(self.work, &self.cands[ci]);
+            self.lo = self.lo.min(*x);
+            self.hi = self.hi.max(*x);
+        }
+    }
 }
 
 /// A plugin as the scheduler runs it.
@@ -56,9 +99,9 @@ impl Scheduler {
             scores,
             cands: Vec::new(),
             feasible: Vec::new(),
+            verdicts: Vec::new(),
             raw: Vec::new(),
-            bounds: Vec::new(),
-            scale: Vec::new(),
+            totals: Vec::new(),
             rejected: Vec::new(),
         }
     }
@@ -112,21 +155,32 @@ impl Scheduler {
         }
         let k = self.policy.scores.len();
         estimate_all(view, work, self.policy.objective, &mut self.cands);
-        for (i, c) in self.cands.iter().enumerate() {
+        // Filter by filter over every hub, each hub's first failure kept: the same verdicts as
+        // hub by hub, with a built-in's code chosen once per decision rather than per hub.
+        self.verdicts.clear();
+        self.verdicts.resize(n, None);
+        for f in &self.filters {
+            let mut pass = FilterPass {
+                work,
+                cands: &self.cands,
+                verdicts: &mut self.verdicts,
+            };
+            match *f {
+                Step::Builtin(b) => b.visit(&mut pass),
+                Step::Plugin(p) => pass.each(|w, c| self.policy.filters[p].filter(w, c)),
+            }
+        }
+        for (i, &verdict) in self.verdicts.iter().enumerate() {
             let h = HubId(i as u32);
-            let verdict = self.filters.iter().try_for_each(|f| match *f {
-                Step::Builtin(b) => b.filter(work, c),
-                Step::Plugin(p) => self.policy.filters[p].filter(work, c),
-            });
             match verdict {
-                Ok(()) => self.feasible.push(i),
-                Err(r) => self.rejected.push((h, r)),
+                None => self.feasible.push(i),
+                Some(r) => self.rejected.push((h, r)),
             }
             if let Some(ex) = ex.as_deref_mut() {
                 ex.hubs.push(HubLine {
                     hub: h,
-                    rejected: verdict.err(),
-                    scores: if verdict.is_ok() {
+                    rejected: verdict,
+                    scores: if verdict.is_none() {
                         Vec::with_capacity(k)
                     } else {
                         Vec::new()
@@ -158,52 +212,47 @@ impl Scheduler {
             }
             return Decision::Reject(std::mem::take(&mut self.rejected));
         }
-        // Raw costs, per plugin, over feasible hubs.
+        // Per plugin: its raw costs over the feasible hubs and their range, then each hub's
+        // cost normalised to 0..100 (100 = lowest), weighted and added to the hub's total
+        // (plugins in order, so a total is the same sum as plugin by plugin): O(plugins x hubs).
         let m = self.feasible.len();
         self.raw.clear();
-        self.raw.resize(k * m, 0.0);
+        self.raw.resize(m, 0.0);
+        self.totals.clear();
+        self.totals.resize(m, 0.0);
         for (pi, step) in self.scores.iter().enumerate() {
-            for (fi, &ci) in self.feasible.iter().enumerate() {
-                let c = &self.cands[ci];
-                self.raw[pi * m + fi] = match *step {
-                    Step::Builtin(b) => b.cost(work, c),
-                    Step::Plugin(p) => self.policy.scores[p].0.cost(work, c),
-                };
+            let mut pass = ScorePass {
+                work,
+                cands: &self.cands,
+                feasible: &self.feasible,
+                raw: &mut self.raw,
+                lo: f64::INFINITY,
+                hi: f64::NEG_INFINITY,
+            };
+            match *step {
+                Step::Builtin(b) => b.visit(&mut pass),
+                Step::Plugin(p) => pass.each(|w, c| self.policy.scores[p].0.cost(w, c)),
             }
-        }
-        // Normalise each plugin to 0..100 (100 = lowest cost), weight, sum: O(plugins x hubs).
-        self.bounds.clear();
-        self.scale.clear();
-        for pi in 0..k {
-            let row = &self.raw[pi * m..(pi + 1) * m];
-            let (lo, hi) = row
-                .iter()
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
-                    (lo.min(x), hi.max(x))
-                });
-            self.bounds.push((lo, hi));
-            self.scale
-                .push(if hi > lo { 100.0 / (hi - lo) } else { 0.0 });
-        }
-        let mut best: Option<(f64, usize)> = None;
-        let plan_pick = self.plan_pick(work);
-        for fi in 0..m {
-            let mut total = 0.0;
-            for (pi, (plugin, weight)) in self.policy.scores.iter().enumerate() {
-                let x = self.raw[pi * m + fi];
-                let (lo, hi) = self.bounds[pi];
-                // 100 x (hi - x) / (hi - lo), with the division done once per plugin.
+            let (lo, hi) = (pass.lo, pass.hi);
+            let (plugin, weight) = &self.policy.scores[pi];
+            // 100 x (hi - x) / (hi - lo), with the division done once per plugin.
+            let scale = if hi > lo { 100.0 / (hi - lo) } else { 0.0 };
+            for (fi, (total, &x)) in self.totals.iter_mut().zip(&self.raw).enumerate() {
                 let norm = if hi > lo {
-                    ((hi - x) * self.scale[pi]).clamp(0.0, 100.0)
+                    ((hi - x) * scale).clamp(0.0, 100.0)
                 } else {
                     100.0
                 };
-                total += weight * norm;
+                *total += weight * norm;
                 if let Some(ex) = ex.as_deref_mut() {
                     let line = &mut ex.hubs[self.feasible[fi]];
                     line.scores.push((plugin.name(), x, norm, *weight));
                 }
             }
+        }
+        let plan_pick = self.plan_pick(work);
+        let mut best: Option<(f64, usize)> = None;
+        for (fi, &total) in self.totals.iter().enumerate() {
             if let Some(ex) = ex.as_deref_mut() {
                 ex.hubs[self.feasible[fi]].total = total;
             }
