@@ -37,16 +37,17 @@ pub fn secs(t: Nanos) -> f64 {
     t as f64 * 1e-9
 }
 
+/// An event and its key: time in the high 64 bits, sequence in the low (one comparison orders
+/// by time, then by scheduling order).
 #[derive(Debug, Clone, Copy)]
 struct Entry<E> {
-    at: Nanos,
-    seq: u64,
+    key: u128,
     event: E,
 }
 
 impl<E> PartialEq for Entry<E> {
     fn eq(&self, o: &Self) -> bool {
-        self.at == o.at && self.seq == o.seq
+        self.key == o.key
     }
 }
 impl<E> Eq for Entry<E> {}
@@ -58,7 +59,7 @@ impl<E> PartialOrd for Entry<E> {
 impl<E> Ord for Entry<E> {
     fn cmp(&self, o: &Self) -> Ordering {
         // BinaryHeap is a max-heap: reverse for earliest first.
-        o.at.cmp(&self.at).then(o.seq.cmp(&self.seq))
+        o.key.cmp(&self.key)
     }
 }
 
@@ -99,8 +100,7 @@ impl<E: Copy> Engine<E> {
     pub fn schedule(&mut self, at: Nanos, event: E) {
         let at = at.max(self.now);
         self.heap.push(Entry {
-            at,
-            seq: self.seq,
+            key: (u128::from(at) << 64) | u128::from(self.seq),
             event,
         });
         self.seq += 1;
@@ -116,9 +116,9 @@ impl<E: Copy> Engine<E> {
     #[inline]
     pub fn pop(&mut self) -> Option<(Nanos, E)> {
         let e = self.heap.pop()?;
-        self.now = e.at;
+        self.now = (e.key >> 64) as Nanos;
         self.popped += 1;
-        Some((e.at, e.event))
+        Some((self.now, e.event))
     }
 
     /// Events handled so far.

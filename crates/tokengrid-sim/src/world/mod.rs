@@ -21,7 +21,7 @@ mod view;
 
 pub use meter::StepAccount;
 pub(crate) use meter::{Booking, HubMeter};
-use pool::{Ord64, ReplicaFigures, ServingPool};
+use pool::{ReplicaFigures, ServingPool, finish_key};
 
 /// Everything simulated about the hubs.
 #[derive(Debug, Clone)]
@@ -296,7 +296,7 @@ impl World {
         let rep = &mut p.replicas[r];
         rep.resume_at = rep.resume_at.max(now) + prefill;
         let finish = rep.counter + f64::from(output);
-        rep.seqs.push(Reverse((Ord64(finish), req)));
+        rep.seqs.push(Reverse((finish_key(finish), req)));
         rep.active += 1;
         p.picker.set(r, rep.active);
         let (full, resume_at) = (rep.active == p.slots, rep.resume_at);
@@ -328,7 +328,8 @@ impl World {
         p.count_slots(now);
         p.advance(r, now);
         let rep = &mut p.replicas[r];
-        while let Some(&Reverse((Ord64(finish), req))) = rep.seqs.peek() {
+        while let Some(&Reverse((key, req))) = rep.seqs.peek() {
+            let finish = f64::from_bits(key);
             if finish > rep.counter + 1e-6 {
                 break;
             }

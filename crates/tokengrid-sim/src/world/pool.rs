@@ -2,26 +2,19 @@
 //! figures the policy reads.
 
 use std::cell::Cell;
-use std::cmp::{Ordering, Reverse};
+use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
 use tokengrid_core::HubId;
 
 use crate::engine::{Nanos, secs};
 
-/// A float with a total order, for heaps.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Ord64(pub(crate) f64);
-impl Eq for Ord64 {}
-impl PartialOrd for Ord64 {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Ord64 {
-    fn cmp(&self, o: &Self) -> Ordering {
-        self.0.total_cmp(&o.0)
-    }
+/// A sequence's finish (decode steps, never negative) as a heap key: the bits of a
+/// non-negative float order as the float does, and compare as one integer.
+#[inline]
+pub(super) fn finish_key(finish: f64) -> u64 {
+    debug_assert!(finish >= 0.0);
+    finish.to_bits()
 }
 
 /// One replica: a continuous batch whose sequences all advance one token per decode step.
@@ -36,7 +29,8 @@ pub(crate) struct BatchReplica {
     pub(super) counter: f64,
     pub(super) last: Nanos,
     pub(crate) resume_at: Nanos,
-    pub(super) seqs: BinaryHeap<Reverse<(Ord64, u32)>>,
+    /// Running sequences: (finish key, request), earliest finish first.
+    pub(super) seqs: BinaryHeap<Reverse<(u64, u32)>>,
     pub(crate) generation: u32,
     /// When the pending completion event fires (`None` when there is none).
     pub(crate) scheduled: Option<Nanos>,
@@ -287,7 +281,8 @@ impl ServingPool {
     /// When the replica's next sequence finishes.
     pub(super) fn next_completion(&self, r: usize, now: Nanos) -> Option<Nanos> {
         let rep = &self.replicas[r];
-        let Reverse((Ord64(finish), _)) = *rep.seqs.peek()?;
+        let Reverse((key, _)) = *rep.seqs.peek()?;
+        let finish = f64::from_bits(key);
         let start = now.max(rep.resume_at);
         let steps = (finish - rep.counter).max(0.0);
         Some(start + crate::engine::ns(steps * self.step(rep.active)))
