@@ -137,6 +137,8 @@ pub struct HubRegistry {
     pub models: Vec<String>,
     /// Serving figures by hub, then model id (the registered hardware and the catalog).
     pub figures: Vec<Vec<ServingFigures>>,
+    /// Whether a hub serves a model, by hub, then model id (looked up on every decision).
+    pub serves: Vec<Vec<bool>>,
 }
 
 impl HubRegistry {
@@ -146,6 +148,7 @@ impl HubRegistry {
             hubs,
             models: Vec::new(),
             figures: Vec::new(),
+            serves: Vec::new(),
         };
         r.index_models();
         r
@@ -164,6 +167,11 @@ impl HubRegistry {
             .hubs
             .iter()
             .map(|h| models.iter().map(|m| hub_figures(&h.spec, m)).collect())
+            .collect();
+        self.serves = self
+            .hubs
+            .iter()
+            .map(|h| models.iter().map(|m| h.spec.models.contains(m)).collect())
             .collect();
         self.models = models;
     }
@@ -340,9 +348,9 @@ impl ClusterView for LiveView {
     }
 
     fn model(&self, h: HubId, m: ModelId) -> Option<ModelSnapshot> {
-        let (spec, t, _) = self.spec(h);
-        let name = self.reg.models.get(m.index())?;
-        if !spec.models.contains(name) {
+        let (_, t, _) = self.spec(h);
+        let serves = self.reg.serves.get(h.index())?;
+        if !serves.get(m.index()).copied().unwrap_or(false) {
             return None;
         }
         let (free, queue) = t.map_or((1, 0), |t| (t.free_replicas, t.queue_depth));
