@@ -143,3 +143,78 @@ fn registry_refuses_duplicates_and_unknown_names() {
         Err(PolicyError::UnknownPolicy(_))
     ));
 }
+
+/// A plugin of the user's own: refuses even-numbered hubs.
+#[derive(Debug)]
+struct OddHubsOnly;
+impl FilterPlugin for OddHubsOnly {
+    fn name(&self) -> &'static str {
+        "odd"
+    }
+    fn filter(&self, _w: &Work<'_>, c: &Candidate) -> Result<(), Reason> {
+        if c.hub.0 % 2 == 0 {
+            Err(Reason::NoCapacity)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// A score of the user's own: the higher the hub id, the better.
+#[derive(Debug)]
+struct HighestId;
+impl ScorePlugin for HighestId {
+    fn name(&self) -> &'static str {
+        "highest-id"
+    }
+    fn cost(&self, _w: &Work<'_>, c: &Candidate) -> f64 {
+        -f64::from(c.hub.0)
+    }
+}
+
+/// Plugins of the user's own run beside the built-ins (which the scheduler runs without a
+/// virtual call): each hub's reason is its first failing filter in the policy's order, and the
+/// scores combine as written.
+#[test]
+fn own_plugins_mix_with_built_ins_in_the_policys_order() {
+    let mut r = Registry::builtin();
+    r.register_filter("odd", || Box::new(OddHubsOnly)).unwrap();
+    r.register_score("highest-id", || Box::new(HighestId))
+        .unwrap();
+    let spec = PolicySpec {
+        name: "mine".into(),
+        filters: vec!["model".into(), "odd".into(), "up".into()],
+        scores: vec![("highest-id".into(), 1.0), ("latency".into(), 0.5)],
+        objective: Objective::Cost,
+    };
+    let mut v = TestView::new(
+        (0..6)
+            .map(|i| hub(10.0 * f64::from(i), 0.5, 600.0))
+            .collect(),
+    );
+    // Hub 0 serves no model: the built-in "model" filter comes first and names it.
+    v.hubs[0].model = None;
+    // Hub 5 is down: it passes "odd" and fails "up".
+    v.hubs[5].snap.up = false;
+    let mut s = Scheduler::new(r.build(&spec).unwrap());
+    let (d, ex) = s.explain(&v, &request(None, None));
+    let reasons: Vec<Option<Reason>> = ex.hubs.iter().map(|l| l.rejected).collect();
+    assert_eq!(
+        reasons,
+        [
+            Some(Reason::ModelNotServed),
+            None,
+            Some(Reason::NoCapacity),
+            None,
+            Some(Reason::NoCapacity),
+            Some(Reason::HubDown),
+        ]
+    );
+    // Feasible: hubs 1 and 3. highest-id: hub 3 scores 100, hub 1 scores 0; latency (10 against
+    // 30 ms): hub 1 100, hub 3 0. Totals: hub 3 = 100, hub 1 = 0.5 x 100 = 50.
+    assert_eq!(d.hub(), Some(HubId(3)));
+    assert_eq!(ex.hubs[3].total, 100.0);
+    assert_eq!(ex.hubs[1].total, 50.0);
+    // The decision without explanation is the same.
+    assert_eq!(s.decide(&v, &request(None, None)).hub(), Some(HubId(3)));
+}
