@@ -152,7 +152,7 @@ impl FilterPlugin for OddHubsOnly {
         "odd"
     }
     fn filter(&self, _w: &Work<'_>, c: &Candidate) -> Result<(), Reason> {
-        if c.hub.0 % 2 == 0 {
+        if c.hub.0.is_multiple_of(2) {
             Err(Reason::NoCapacity)
         } else {
             Ok(())
@@ -178,9 +178,10 @@ impl ScorePlugin for HighestId {
 #[test]
 fn own_plugins_mix_with_built_ins_in_the_policys_order() {
     let mut r = Registry::builtin();
-    r.register_filter("odd", || Box::new(OddHubsOnly)).unwrap();
+    r.register_filter("odd", || Box::new(OddHubsOnly))
+        .expect("a new name");
     r.register_score("highest-id", || Box::new(HighestId))
-        .unwrap();
+        .expect("a new name");
     let spec = PolicySpec {
         name: "mine".into(),
         filters: vec!["model".into(), "odd".into(), "up".into()],
@@ -196,7 +197,7 @@ fn own_plugins_mix_with_built_ins_in_the_policys_order() {
     v.hubs[0].model = None;
     // Hub 5 is down: it passes "odd" and fails "up".
     v.hubs[5].snap.up = false;
-    let mut s = Scheduler::new(r.build(&spec).unwrap());
+    let mut s = Scheduler::new(r.build(&spec).expect("a valid policy"));
     let (d, ex) = s.explain(&v, &request(None, None));
     let reasons: Vec<Option<Reason>> = ex.hubs.iter().map(|l| l.rejected).collect();
     assert_eq!(
