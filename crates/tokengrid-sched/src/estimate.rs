@@ -88,9 +88,7 @@ pub(crate) fn estimate_all<V: ClusterView + ?Sized>(
         }
         _ => {
             for (i, c) in cands.iter_mut().enumerate() {
-                let h = HubId(i as u32);
-                *c = blank(h, view.hub(h), now);
-                fill(view, work, h, objective, now, c);
+                estimate_into(view, work, HubId(i as u32), objective, c);
             }
         }
     }
