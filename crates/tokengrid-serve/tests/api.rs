@@ -14,16 +14,13 @@ use tower::ServiceExt;
 
 pub(crate) const ADMIN: &str = "admin-secret";
 
+/// A fresh SQLite ledger and app: 30 s heartbeat timeout, the system clock, `cost-slo`.
 pub(crate) async fn state() -> (Arc<AppState>, Router) {
-    state_with(Duration::from_secs(30)).await
+    state_at(Duration::from_secs(30), Clock::system(), "cost-slo").await
 }
 
-/// A fresh SQLite ledger and app with the given heartbeat timeout.
-async fn state_with(heartbeat: Duration) -> (Arc<AppState>, Router) {
-    state_at(heartbeat, Clock::system(), "cost-slo").await
-}
-
-/// [`state_with`] reading the time from `clock`, deciding by `policy`.
+/// A fresh SQLite ledger and app with the given heartbeat timeout, reading the time from
+/// `clock`, deciding by `policy`.
 pub(crate) async fn state_at(
     heartbeat: Duration,
     clock: Clock,
@@ -410,7 +407,11 @@ async fn bad_input_never_gets_a_5xx() {
 
 #[tokio::test]
 async fn a_silent_hub_leaves_rotation_and_its_jobs_move() {
-    let (st, app) = state_with(Duration::from_millis(300)).await;
+    // The clock stands still until the test moves it: whether a hub is silent past the timeout
+    // is decided by the test, not by how long the machine takes between two calls.
+    let t0 = 1_772_424_000_000;
+    let clock = Clock::fixed(t0);
+    let (st, app) = state_at(Duration::from_secs(30), clock.clone(), "cost-slo").await;
     let _east = register(&app, "east", 31.15, 121.12, 0.9).await;
     let west = register(&app, "west", 35.73, 107.63, 0.4).await;
     // A batch job due in 8 h goes to the cheaper west.
@@ -428,10 +429,10 @@ async fn a_silent_hub_leaves_rotation_and_its_jobs_move() {
         (job.state.as_str(), job.hub.as_deref()),
         ("scheduled", Some("west"))
     );
-    // The west goes silent (only the east keeps heartbeating) past the 300 ms timeout.
+    // The west goes silent (only the east keeps heartbeating) past the 30 s timeout.
     let _ = west;
     let t = serde_json::json!({ "up": true, "queue_depth": 0, "free_replicas": 1, "tariff_yuan_per_kwh": 0.9, "green_fraction": 0.0 }).to_string();
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    clock.set(t0 + 40_000);
     let (s, _) = call(
         &app,
         Method::PUT,

@@ -775,7 +775,11 @@ async fn missing_or_wrong_tokens_get_401_or_403() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hub_that_stops_heartbeating_leaves_rotation_and_its_jobs_move() {
     let c = client();
-    let (st, d) = dispatcher(Duration::from_millis(800)).await;
+    // A fixed clock: the test decides when Gansu has been silent past the 30 s timeout, so a
+    // slow machine cannot make Guizhou look silent too.
+    let t0 = 1_772_330_400_000i64;
+    let clock = Clock::fixed(t0);
+    let (st, d) = dispatcher_at(Duration::from_secs(30), clock.clone()).await;
     let (ga, ga_addr) = fake_hub("gansu", false).await;
     let (gz, gz_addr) = fake_hub("guizhou", false).await;
     let t_ga = register(&c, d, "gansu", ga_addr, GANSU, 0.3).await;
@@ -810,8 +814,8 @@ async fn a_hub_that_stops_heartbeating_leaves_rotation_and_its_jobs_move() {
     assert_eq!(taken[0]["id"], id.as_str());
 
     // Gansu falls silent; Guizhou keeps reporting.
-    for _ in 0..6 {
-        tokio::time::sleep(Duration::from_millis(250)).await;
+    for step in 1..=4 {
+        clock.set(t0 + step * 10_000);
         heartbeat(&c, d, "guizhou", &t_gz).await;
     }
     assert_eq!(st.hubs_up(), ["guizhou"]);
