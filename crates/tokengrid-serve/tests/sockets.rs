@@ -504,8 +504,10 @@ async fn routing_follows_the_policy() {
         .expect("request");
     // The dispatcher answers 413 from the Content-Length alone; whether the client is still
     // writing the body when the connection closes is a race, so a write cut short is the same
-    // refusal seen from the other end. Either way nothing reaches a hub.
-    match c.request(req).await {
+    // refusal seen from the other end. Either way nothing reaches a hub. It goes on a client of
+    // its own: the dispatcher closes that connection, and a pooled one it closed could be
+    // picked for the next request (a broken pipe decided by timing).
+    match client().request(req).await {
         Ok(r) => {
             let (status, _, body) = json_of(r).await;
             assert_eq!(
