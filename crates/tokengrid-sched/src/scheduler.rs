@@ -132,6 +132,22 @@ impl Scheduler {
         (d, ex)
     }
 
+    /// The last decision's hubs as [`Scheduler::explain`] lists them, without building the
+    /// explanation: each hub, its first failed filter (`None`: it passed every one) and, for
+    /// hubs that passed, its weighted total (0 for the others).
+    pub fn verdicts(&self) -> impl Iterator<Item = (HubId, Option<Reason>, f64)> + '_ {
+        // The feasible hubs are in hub order, their totals in the same order.
+        let mut totals = self.totals.iter();
+        let feasible = !self.feasible.is_empty();
+        self.verdicts.iter().enumerate().map(move |(i, &v)| {
+            let total = match v {
+                None if feasible => totals.next().copied().unwrap_or(0.0),
+                _ => 0.0,
+            };
+            (HubId(i as u32), v, total)
+        })
+    }
+
     fn run<V: ClusterView + ?Sized>(
         &mut self,
         view: &V,

@@ -92,6 +92,21 @@ proptest! {
         prop_assert_eq!(a, b);
     }
 
+    /// What the proxy and `/v1/dispatch` read after a decision (`verdicts`) is what `explain`
+    /// lists, hub by hub, also when the scheduler last decided over another view.
+    #[test]
+    fn verdicts_match_the_explanation(hubs in prop::collection::vec(random_hub(), 1..12), before in prop::collection::vec(random_hub(), 1..12), p in policy(), slo in prop::option::of(50.0..3000.0f64)) {
+        let v = TestView::new(hubs);
+        let w = request(slo, None);
+        let (d, ex) = Scheduler::new(Policy::named(p).expect("policy")).explain(&v, &w);
+        let mut s = Scheduler::new(Policy::named(p).expect("policy"));
+        let _ = s.decide(&TestView::new(before), &request(None, None));
+        prop_assert_eq!(s.decide(&v, &w), d);
+        let light: Vec<_> = s.verdicts().collect();
+        let full: Vec<_> = ex.hubs.iter().map(|l| (l.hub, l.rejected, l.total)).collect();
+        prop_assert_eq!(light, full);
+    }
+
     #[test]
     fn scores_stay_within_range(hubs in prop::collection::vec(random_hub(), 1..12), p in policy()) {
         let v = TestView::new(hubs);

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The first backoff, ms.
 const FIRST_BACKOFF_MS: i64 = 1_000;
@@ -30,6 +31,9 @@ struct Breaker {
 #[derive(Debug, Default)]
 pub(crate) struct Cooling {
     hubs: Mutex<HashMap<String, Breaker>>,
+    /// How many breakers there are (changed under the lock): with none, which is the usual
+    /// case, a request checks every hub without taking the lock or hashing a name.
+    open: AtomicUsize,
 }
 
 impl Cooling {
@@ -37,7 +41,13 @@ impl Cooling {
     /// until when it cools, ms.
     pub(crate) fn failed(&self, hub: &str, now_ms: i64, retry_after_s: Option<u64>) -> i64 {
         let mut hubs = self.hubs.lock().unwrap_or_else(|e| e.into_inner());
-        let e = hubs.entry(hub.to_owned()).or_default();
+        if !hubs.contains_key(hub) {
+            hubs.insert(hub.to_owned(), Breaker::default());
+            self.open.store(hubs.len(), Ordering::Release);
+        }
+        let Some(e) = hubs.get_mut(hub) else {
+            return now_ms;
+        };
         e.failures = e.failures.saturating_add(1);
         e.probe_until = 0;
         let backoff = FIRST_BACKOFF_MS
@@ -55,12 +65,19 @@ impl Cooling {
 
     /// `hub` answered: its failures in a row are forgotten.
     pub(crate) fn answered(&self, hub: &str) {
+        if self.open.load(Ordering::Acquire) == 0 {
+            return;
+        }
         let mut hubs = self.hubs.lock().unwrap_or_else(|e| e.into_inner());
         hubs.remove(hub);
+        self.open.store(hubs.len(), Ordering::Release);
     }
 
     /// Whether `hub` is out of decisions at `now_ms`: resting, or its probe is out.
     pub(crate) fn is_cooling(&self, hub: &str, now_ms: i64) -> bool {
+        if self.open.load(Ordering::Acquire) == 0 {
+            return false;
+        }
         let hubs = self.hubs.lock().unwrap_or_else(|e| e.into_inner());
         hubs.get(hub)
             .is_some_and(|b| b.until > now_ms || b.probe_until > now_ms)
@@ -70,6 +87,9 @@ impl Cooling {
     /// for one that did, only once its rest is over and if no other probe is out (this request
     /// then becomes the probe, holding the hub for `lease_ms` or until its outcome).
     pub(crate) fn try_send(&self, hub: &str, now_ms: i64, lease_ms: i64) -> bool {
+        if self.open.load(Ordering::Acquire) == 0 {
+            return true;
+        }
         let mut hubs = self.hubs.lock().unwrap_or_else(|e| e.into_inner());
         let Some(b) = hubs.get_mut(hub) else {
             return true;

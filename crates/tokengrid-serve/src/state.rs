@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokengrid_core::HubId;
 use tokengrid_sched::{
-    ClusterView, Decision, Explanation, HubSet, InferenceRequest, Origin, Policy, Scheduler, Work,
+    ClusterView, Decision, HubSet, InferenceRequest, Origin, Policy, Reason, Scheduler, Work,
 };
 
 use crate::auth::{hash_token, new_token};
@@ -415,7 +415,9 @@ pub(crate) struct Answer {
     pub(crate) view: LiveView,
     pub(crate) model: tokengrid_core::ModelId,
     pub(crate) decision: Decision,
-    pub(crate) explanation: Explanation,
+    /// Every hub: its first failed filter (`None`: it passed every one) and its weighted total
+    /// (what an explanation lists, without each plugin's score).
+    pub(crate) hubs: Vec<(HubId, Option<Reason>, f64)>,
 }
 
 impl AppState {
@@ -450,12 +452,15 @@ impl AppState {
             residency: residency.as_ref(),
             draw: 0.5,
         });
-        let (decision, explanation) = self.with_scheduler(|s| s.explain(&view, &work))?;
+        let (decision, hubs) = self.with_scheduler(|s| {
+            let d = s.decide(&view, &work);
+            (d, s.verdicts().collect())
+        })?;
         Ok(Answer {
             view,
             model,
             decision,
-            explanation,
+            hubs,
         })
     }
 

@@ -18,7 +18,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use tokengrid_core::HubId;
-use tokengrid_sched::{ClusterView, Decision, Explanation, Reason};
+use tokengrid_sched::{ClusterView, Decision, Reason};
 
 use crate::clients::Caller;
 use crate::error::ApiError;
@@ -39,22 +39,22 @@ use tee::{Finish, Tee, UsageScan};
 /// Hubs in the order to try: the chosen one, the other feasible hubs by score, then hubs that
 /// only missed the SLO estimate, by hub id (a slow answer beats none). Hubs that are down, do
 /// not serve the model or may not see the data are never tried.
-pub fn ranked(decision: &Decision, ex: &Explanation) -> Vec<HubId> {
-    let mut feasible: Vec<(f64, HubId)> = ex
-        .hubs
-        .iter()
-        .filter(|l| l.rejected.is_none())
-        .map(|l| (l.total, l.hub))
-        .collect();
-    feasible.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    let slow = ex
-        .hubs
-        .iter()
-        .filter(|l| matches!(l.rejected, Some(Reason::TtftSlo | Reason::E2eSlo)))
-        .map(|l| l.hub);
-    let mut out: Vec<HubId> = decision.hub().into_iter().collect();
-    for h in feasible.into_iter().map(|(_, h)| h).chain(slow) {
-        if !out.contains(&h) {
+/// `hubs` are every hub's first failed filter (`None`: passed) and weighted total
+/// ([`tokengrid_sched::Scheduler::verdicts`]).
+pub fn ranked(decision: &Decision, hubs: &[(HubId, Option<Reason>, f64)]) -> Vec<HubId> {
+    let mut out: Vec<HubId> = Vec::with_capacity(hubs.len());
+    out.extend(decision.hub());
+    let first = out.len();
+    out.extend(
+        hubs.iter()
+            .filter(|(h, r, _)| r.is_none() && Some(*h) != decision.hub())
+            .map(|&(h, _, _)| h),
+    );
+    // Best total first, ties by hub id.
+    let total = |h: HubId| hubs.get(h.index()).map_or(0.0, |x| x.2);
+    out[first..].sort_by(|&a, &b| total(b).total_cmp(&total(a)).then(a.cmp(&b)));
+    for &(h, r, _) in hubs {
+        if matches!(r, Some(Reason::TtftSlo | Reason::E2eSlo)) && !out.contains(&h) {
             out.push(h);
         }
     }
@@ -159,16 +159,11 @@ async fn route(
         residency: caller.residency(),
     })?;
     let (view, model) = (&answer.view, answer.model);
-    let (decision, ex) = (&answer.decision, &answer.explanation);
-    let order = ranked(decision, ex);
+    let decision = &answer.decision;
+    let order = ranked(decision, &answer.hubs);
     if order.is_empty() {
-        let reasons: Vec<String> = ex
-            .hubs
-            .iter()
-            .filter_map(|l| {
-                l.rejected
-                    .map(|r| format!("{}: {}", view.hub_name(l.hub), r.code()))
-            })
+        let reasons: Vec<String> = (answer.hubs.iter())
+            .filter_map(|&(h, r, _)| r.map(|r| format!("{}: {}", view.hub_name(h), r.code())))
             .collect();
         return Err(ApiError::Unavailable(format!(
             "no hub can serve \"{}\" now ({})",

@@ -110,19 +110,18 @@ pub(super) async fn dispatch(
     })?;
     let (view, decision) = (&answer.view, &answer.decision);
     let explanation: Vec<Verdict<'_>> = answer
-        .explanation
         .hubs
         .iter()
-        .map(|l| {
-            let verdict = match (l.rejected, Some(l.hub) == decision.hub()) {
+        .map(|&(h, rejected, total)| {
+            let verdict = match (rejected, Some(h) == decision.hub()) {
                 (_, true) => "chosen",
                 (Some(reason), false) => reason.code(),
                 (None, false) => "feasible",
             };
             Verdict {
-                hub: view.hub_name(l.hub),
+                hub: view.hub_name(h),
                 verdict,
-                score: l.total,
+                score: total,
             }
         })
         .collect();
