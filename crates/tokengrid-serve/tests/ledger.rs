@@ -262,7 +262,22 @@ async fn conformance(l: Ledger) {
         client_key: Some("k1".into()),
     };
     l.record_request(&row).await.expect("record");
-    assert_eq!(l.requests(10).await.expect("read"), vec![row]);
+    assert_eq!(l.requests(10).await.expect("read"), vec![row.clone()]);
+    // A batch of 701 rows (statements of 512, 128, 32, 16, 8, 4 and 1 rows), each row its own:
+    // all there, in order, newest first.
+    let batch: Vec<RequestRow> = (0..701)
+        .map(|i| RequestRow {
+            prompt_tokens: i,
+            at_ms: 9000 + i,
+            client_key: (i % 2 == 0).then(|| format!("k{i}")),
+            ..row.clone()
+        })
+        .collect();
+    l.record_requests(&batch).await.expect("record a batch");
+    let back = l.requests(1000).await.expect("read");
+    assert_eq!(back.len(), 702);
+    let newest_first: Vec<RequestRow> = batch.iter().rev().cloned().collect();
+    assert_eq!(back[..701], newest_first[..]);
 
     // Client keys: stored with their hash, revoked once.
     let key = KeyRow {

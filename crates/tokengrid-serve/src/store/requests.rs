@@ -4,9 +4,29 @@ use sqlx::Row;
 
 use super::{Ledger, RequestRow, StoreError};
 
-/// Rows per INSERT statement: 12 parameters each, so 6,000 per statement, within SQLite's
-/// 32,766 and PostgreSQL's 65,535.
-const ROWS_PER_INSERT: usize = 500;
+/// Most rows per INSERT statement: 12 parameters each, so 6,144 per statement, within
+/// SQLite's 32,766 and PostgreSQL's 65,535.
+const ROWS_PER_INSERT: usize = 512;
+
+/// Splits `n` rows into statements of power-of-two sizes (512 at most), largest first: a batch
+/// of any size then uses at most ten distinct statements, each prepared once and reused from
+/// the connection's statement cache. With a statement per batch size, every batch of a new
+/// size was parsed and planned again (SQLite spent more on preparing an insert than on
+/// running it).
+fn chunk_sizes(mut n: usize) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        if n == 0 {
+            return None;
+        }
+        let size = if n >= ROWS_PER_INSERT {
+            ROWS_PER_INSERT
+        } else {
+            1 << n.ilog2()
+        };
+        n -= size;
+        Some(size)
+    })
+}
 
 impl Ledger {
     /// Records a served request.
@@ -16,14 +36,18 @@ impl Ledger {
 
     /// Records served requests in one transaction (one commit, one fsync, for the lot), as
     /// multi-row inserts of up to [`ROWS_PER_INSERT`] rows (a statement per row would cost a
-    /// round trip to the database, or to SQLite's worker thread, per row).
+    /// round trip to the database, or to SQLite's worker thread, per row), in the sizes of
+    /// [`chunk_sizes`].
     pub async fn record_requests(&self, rows: &[RequestRow]) -> Result<(), StoreError> {
         if rows.is_empty() {
             return Ok(());
         }
         on!(self, |p| {
             let mut tx = p.begin().await?;
-            for chunk in rows.chunks(ROWS_PER_INSERT) {
+            let mut rest = rows;
+            for size in chunk_sizes(rows.len()) {
+                let (chunk, after) = rest.split_at(size);
+                rest = after;
                 let mut q = sqlx::QueryBuilder::new(
                     "INSERT INTO requests (hub, model, prompt_tokens, output_tokens, energy_j, cost, at_ms, status, usage_reported, complete, latency_ms, client_key) ",
                 );
@@ -73,5 +97,33 @@ impl Ledger {
                 })
                 .collect::<Result<Vec<_>, sqlx::Error>>()?
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every size is a power of two up to 512, they add up to the rows, and a batch under
+    /// 1,024 rows needs at most ten statements (one per bit of its size).
+    #[test]
+    fn batches_split_into_reusable_statements() {
+        for n in 0..3_000 {
+            let sizes: Vec<usize> = chunk_sizes(n).collect();
+            assert_eq!(sizes.iter().sum::<usize>(), n);
+            assert!(
+                sizes
+                    .iter()
+                    .all(|s| s.is_power_of_two() && *s <= ROWS_PER_INSERT)
+            );
+            assert!(sizes.windows(2).all(|w| w[0] >= w[1]));
+            if n < 1_024 {
+                assert!(sizes.len() <= 10, "{n}: {sizes:?}");
+            }
+        }
+        assert_eq!(
+            chunk_sizes(250).collect::<Vec<_>>(),
+            [128, 64, 32, 16, 8, 2]
+        );
     }
 }
