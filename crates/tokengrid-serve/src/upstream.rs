@@ -94,6 +94,14 @@ pub enum Api {
 }
 
 impl Api {
+    /// Both, in the order of [`Api::index`].
+    pub(crate) const ALL: [Api; 2] = [Api::Chat, Api::Completions];
+
+    /// Its place in [`Api::ALL`].
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+
     fn path(self) -> &'static str {
         match self {
             Api::Chat => "/chat/completions",

@@ -17,6 +17,7 @@ use tokengrid_energy::deploy::catalog_figures;
 use tokengrid_net::geo::derived_route;
 use tokengrid_sched::view::*;
 
+use crate::upstream::{Api, upstream_url};
 use crate::wire::{HubSpec, NATIONAL_GRID_CARBON_G_PER_KWH, Telemetry};
 
 /// The reference deployment a hub is costed as when the catalog knows neither its model nor its
@@ -139,6 +140,9 @@ pub struct HubRegistry {
     pub figures: Vec<Vec<ServingFigures>>,
     /// Whether a hub serves a model, by hub, then model id (looked up on every decision).
     pub serves: Vec<Vec<bool>>,
+    /// Each hub's OpenAI URLs by [`Api::index`], parsed once (`None`: the endpoint does not
+    /// make a URL; the proxy then reports why when it tries the hub).
+    pub uris: Vec<[Option<axum::http::Uri>; 2]>,
 }
 
 impl HubRegistry {
@@ -149,6 +153,7 @@ impl HubRegistry {
             models: Vec::new(),
             figures: Vec::new(),
             serves: Vec::new(),
+            uris: Vec::new(),
         };
         r.index_models();
         r
@@ -172,6 +177,9 @@ impl HubRegistry {
             .hubs
             .iter()
             .map(|h| models.iter().map(|m| h.spec.models.contains(m)).collect())
+            .collect();
+        self.uris = (self.hubs.iter())
+            .map(|h| Api::ALL.map(|api| upstream_url(&h.spec.endpoint, api).parse().ok()))
             .collect();
         self.models = models;
     }
@@ -267,7 +275,12 @@ impl LiveView {
         }
     }
 
-    /// A hub's OpenAI base URL.
+    /// The URL of the hub's OpenAI endpoint for `api`, when its base URL makes one.
+    pub fn upstream(&self, h: HubId, api: Api) -> Option<&axum::http::Uri> {
+        self.reg.uris.get(h.index())?[api.index()].as_ref()
+    }
+
+    /// The hub's OpenAI base URL as registered.
     pub fn endpoint(&self, h: HubId) -> &str {
         self.reg
             .hubs

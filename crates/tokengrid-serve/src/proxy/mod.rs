@@ -201,10 +201,12 @@ async fn route(
             ));
             continue;
         }
-        let url = upstream_url(view.endpoint(h), api);
-        let mut upstream = Request::post(url.as_str())
-            .header(header::CONTENT_TYPE, "application/json")
-            .header(header::ACCEPT, accept.clone());
+        let mut upstream = match view.upstream(h, api) {
+            Some(uri) => Request::post(uri.clone()),
+            None => Request::post(upstream_url(view.endpoint(h), api)),
+        }
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::ACCEPT, accept.clone());
         if let Some(key) = view.authorization(h) {
             upstream = upstream.header(header::AUTHORIZATION, key.clone());
         }
@@ -212,6 +214,7 @@ async fn route(
         let upstream = match upstream {
             Ok(r) => r,
             Err(e) => {
+                let url = upstream_url(view.endpoint(h), api);
                 failures.push(format!("{name}: bad endpoint URL {url}: {e}"));
                 continue;
             }

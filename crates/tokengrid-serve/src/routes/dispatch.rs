@@ -5,32 +5,50 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Json;
-use axum::extract::State;
-use axum::extract::rejection::{BytesRejection, JsonRejection};
+use axum::body::Body;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
 use super::json::{FastJson, json};
-use crate::error::{ApiError, OpenAiError};
+use crate::error::{ApiError, OpenAiError, PROXY_BODY_LIMIT};
 use crate::proxy::{Api, forward};
 use crate::state::{AppState, Question};
 use crate::wire::{DispatchAnswer, DispatchRequest, ModelEntry, ModelList, Verdict};
 
 pub(super) async fn chat_completions(
     State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    req: Request,
 ) -> Result<Response, OpenAiError> {
-    Ok(forward(st, Api::Chat, headers, body?).await?)
+    let (parts, body) = req.into_parts();
+    Ok(forward(st, Api::Chat, parts.headers, proxy_body(body).await?).await?)
 }
 
 pub(super) async fn completions(
     State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    req: Request,
 ) -> Result<Response, OpenAiError> {
-    Ok(forward(st, Api::Completions, headers, body?).await?)
+    let (parts, body) = req.into_parts();
+    Ok(forward(st, Api::Completions, parts.headers, proxy_body(body).await?).await?)
+}
+
+/// An OpenAI request's body, up to [`PROXY_BODY_LIMIT`] (413 past it). The request is taken
+/// whole and its headers moved to the proxy, where extracting them would copy every one.
+async fn proxy_body(body: Body) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, PROXY_BODY_LIMIT)
+        .await
+        .map_err(|e| {
+            let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+            while let Some(c) = cause {
+                if c.is::<http_body_util::LengthLimitError>() {
+                    return ApiError::TooLarge;
+                }
+                cause = c.source();
+            }
+            ApiError::BadRequest(format!("unreadable body: {e}"))
+        })
 }
 
 /// `GET /v1/models`: the models the hubs in rotation serve (what chat front ends ask first);

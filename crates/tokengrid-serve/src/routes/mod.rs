@@ -14,16 +14,16 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post, put};
 
-use crate::error::{BODY_LIMIT, PROXY_BODY_LIMIT};
+use crate::error::BODY_LIMIT;
 use crate::state::AppState;
 
 /// The router.
 pub fn app(state: Arc<AppState>) -> Router {
-    // The OpenAI routes carry whole prompts: their own, larger limit (the inner layer wins).
+    // The OpenAI routes carry whole prompts: their handlers read up to their own, larger
+    // limit ([`PROXY_BODY_LIMIT`]).
     let openai = Router::new()
         .route("/v1/chat/completions", post(dispatch::chat_completions))
-        .route("/v1/completions", post(dispatch::completions))
-        .layer(DefaultBodyLimit::max(PROXY_BODY_LIMIT));
+        .route("/v1/completions", post(dispatch::completions));
     Router::new()
         .route("/", get(ops::status_page))
         .route("/healthz", get(|| async { "ok\n" }))
