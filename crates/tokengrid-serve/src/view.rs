@@ -185,6 +185,12 @@ impl HubRegistry {
     }
 }
 
+thread_local! {
+    /// Round trips last worked out on this thread, by hub id: (origin and hub site as bits, ms).
+    static RTT_MEMO: std::cell::RefCell<Vec<([u64; 4], f64)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// A snapshot of the registry for one decision: the shared registry plus who is up now.
 #[derive(Debug, Clone)]
 pub struct LiveView {
@@ -396,7 +402,24 @@ impl ClusterView for LiveView {
             Origin::Point { lat, lon } => (lat, lon),
             Origin::Region(_) => return 0.0,
         };
-        derived_route((lat, lon), (spec.lat, spec.lon), DEFAULT_ROUTE_FACTOR).rtt_ms
+        // The same function of the same four numbers: remembered per hub on this thread, as
+        // clients mostly share an origin and the great circle costs a few hundred instructions
+        // of trigonometry per hub per decision.
+        let key = [lat, lon, spec.lat, spec.lon].map(f64::to_bits);
+        RTT_MEMO.with_borrow_mut(|memo| {
+            let i = h.index();
+            if let Some(&(k, ms)) = memo.get(i)
+                && k == key
+            {
+                return ms;
+            }
+            let ms = derived_route((lat, lon), (spec.lat, spec.lon), DEFAULT_ROUTE_FACTOR).rtt_ms;
+            if memo.len() <= i {
+                memo.resize(i + 1, ([u64::MAX; 4], 0.0));
+            }
+            memo[i] = (key, ms);
+            ms
+        })
     }
 
     /// The price of the hub's local hour at `at_s` (s from now): the telemetry's price for the
@@ -515,6 +538,44 @@ mod tests {
             hub_figures(&spec("d", &["x"], &[("TPU", 4)]), "x"),
             reference_figures()
         );
+    }
+
+    /// Round trips remembered per hub are the great circle's for the origin asked, whatever
+    /// was asked before and wherever the hub moves: Shanghai to Gansu (Qingyang) and to Guizhou.
+    #[test]
+    fn round_trips_follow_the_origin_and_the_hub() {
+        let hub = |mut s: HubSpec, lat: f64, lon: f64| {
+            (s.lat, s.lon) = (lat, lon);
+            LiveHub {
+                spec: s,
+                token_hash: String::new(),
+                telemetry: None,
+                last_seen_ms: now_ms(),
+                auth: HubAuth::None,
+            }
+        };
+        let view_at = |lat: f64, lon: f64| {
+            let reg = HubRegistry::new(vec![hub(spec("a", &["x"], &[]), lat, lon)]);
+            LiveView::new(Arc::new(reg), Duration::from_secs(3600), now_ms())
+        };
+        let by_hand =
+            |a: (f64, f64), b: (f64, f64)| derived_route(a, b, DEFAULT_ROUTE_FACTOR).rtt_ms;
+        let (shanghai, beijing) = ((31.2, 121.5), (39.9, 116.4));
+        let (gansu, guizhou) = ((35.7, 107.6), (26.6, 106.6));
+        let at = |p: (f64, f64)| Origin::Point { lat: p.0, lon: p.1 };
+        let v = view_at(gansu.0, gansu.1);
+        for _ in 0..2 {
+            for from in [shanghai, beijing] {
+                assert_eq!(v.rtt_ms(at(from), HubId(0)), by_hand(from, gansu));
+            }
+        }
+        // The same hub id elsewhere: not the remembered Gansu figure.
+        let moved = view_at(guizhou.0, guizhou.1);
+        assert_eq!(
+            moved.rtt_ms(at(shanghai), HubId(0)),
+            by_hand(shanghai, guizhou)
+        );
+        assert_ne!(by_hand(shanghai, guizhou), by_hand(shanghai, gansu));
     }
 
     #[test]
