@@ -41,13 +41,7 @@ impl Cooling {
     /// until when it cools, ms.
     pub(crate) fn failed(&self, hub: &str, now_ms: i64, retry_after_s: Option<u64>) -> i64 {
         let mut hubs = self.hubs.lock().unwrap_or_else(|e| e.into_inner());
-        if !hubs.contains_key(hub) {
-            hubs.insert(hub.to_owned(), Breaker::default());
-            self.open.store(hubs.len(), Ordering::Release);
-        }
-        let Some(e) = hubs.get_mut(hub) else {
-            return now_ms;
-        };
+        let e = hubs.entry(hub.to_owned()).or_default();
         e.failures = e.failures.saturating_add(1);
         e.probe_until = 0;
         let backoff = FIRST_BACKOFF_MS
@@ -60,7 +54,9 @@ impl Cooling {
                 .min(MAX_RETRY_AFTER_MS)
         });
         e.until = now_ms.saturating_add(wait);
-        e.until
+        let until = e.until;
+        self.open.store(hubs.len(), Ordering::Release);
+        until
     }
 
     /// `hub` answered: its failures in a row are forgotten.
