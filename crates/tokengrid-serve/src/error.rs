@@ -111,12 +111,19 @@ impl IntoResponse for ApiError {
             code,
             message: self.to_string(),
         };
-        with_retry_after(&self, (status, Json(body)).into_response())
+        with_headers(&self, (status, Json(body)).into_response())
     }
 }
 
-/// A 503 or 429 says when to try again.
-fn with_retry_after(e: &ApiError, mut r: Response) -> Response {
+/// A 503 or 429 says when to try again; a 413 that the connection closes after (its body is
+/// left unread) says so, so a client does not send its next request on it.
+fn with_headers(e: &ApiError, mut r: Response) -> Response {
+    if matches!(e, ApiError::TooLarge) {
+        r.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
+    }
     let after = match e {
         ApiError::RateLimited { retry_after_s, .. } => Some(*retry_after_s),
         _ if e.status() == StatusCode::SERVICE_UNAVAILABLE => Some(u64::from(RETRY_AFTER_S)),
@@ -171,7 +178,7 @@ impl IntoResponse for OpenAiError {
                 param: None,
             },
         };
-        with_retry_after(&self.0, (status, Json(body)).into_response())
+        with_headers(&self.0, (status, Json(body)).into_response())
     }
 }
 

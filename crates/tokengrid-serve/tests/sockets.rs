@@ -509,10 +509,14 @@ async fn routing_follows_the_policy() {
     // picked for the next request (a broken pipe decided by timing).
     match client().request(req).await {
         Ok(r) => {
-            let (status, _, body) = json_of(r).await;
+            let (status, headers, body) = json_of(r).await;
             assert_eq!(
                 (status, body["error"]["code"].as_str()),
                 (StatusCode::PAYLOAD_TOO_LARGE, Some("too_large"))
+            );
+            assert_eq!(
+                headers["connection"], "close",
+                "the client is told it closes"
             );
         }
         Err(e) => assert!(
