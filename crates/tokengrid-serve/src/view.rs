@@ -403,8 +403,9 @@ impl ClusterView for LiveView {
             Origin::Region(_) => return 0.0,
         };
         // The same function of the same four numbers: remembered per hub on this thread, as
-        // clients mostly share an origin and the great circle costs a few hundred instructions
-        // of trigonometry per hub per decision.
+        // clients mostly share an origin and the great circle's trigonometry costs about 130
+        // instructions per hub per decision (callgrind: 1,000 of a decision's 42,000 over 8
+        // hubs).
         let key = [lat, lon, spec.lat, spec.lon].map(f64::to_bits);
         RTT_MEMO.with_borrow_mut(|memo| {
             let i = h.index();
