@@ -61,9 +61,9 @@ struct Usage {
 }
 
 /// (prompt, completion) tokens from an answer's `usage`, when it has a well-formed one. The
-/// `usage` object is read where its key is, without parsing the rest of the answer (a fifth of
-/// the proxy's own work per request went to parsing whole answers); an answer where that does
-/// not work is parsed whole.
+/// `usage` object is read where its key is, without parsing the rest of the answer (parsing a
+/// whole 250-byte answer took 5,600 of the 111,000 instructions of a proxied request); an
+/// answer where that does not work is parsed whole.
 fn usage_of(json: &[u8]) -> Option<(u64, u64)> {
     if let Some(u) = usage_at_key(json) {
         return Some(u);
