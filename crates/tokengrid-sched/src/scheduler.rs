@@ -136,13 +136,13 @@ impl Scheduler {
     /// explanation: each hub, its first failed filter (`None`: it passed every one) and, for
     /// hubs that passed, its weighted total (0 for the others).
     pub fn verdicts(&self) -> impl Iterator<Item = (HubId, Option<Reason>, f64)> + '_ {
-        // The feasible hubs are in hub order, their totals in the same order.
+        // The hubs that passed are the feasible ones, in hub order, their totals in the same
+        // order (with none feasible, no hub passed and no total is read).
         let mut totals = self.totals.iter();
-        let feasible = !self.feasible.is_empty();
         self.verdicts.iter().enumerate().map(move |(i, &v)| {
             let total = match v {
-                None if feasible => totals.next().copied().unwrap_or(0.0),
-                _ => 0.0,
+                None => totals.next().copied().unwrap_or(0.0),
+                Some(_) => 0.0,
             };
             (HubId(i as u32), v, total)
         })
