@@ -73,20 +73,25 @@ impl HubSupply {
     /// the rest.
     pub fn draw(&self, t0: f64, t1: f64, it_kw: f64) -> Draw {
         let mut d = Draw::default();
-        let facility_kw = it_kw * self.pue;
         let (a, b) = (self.clock.local_s(t0), self.clock.local_s(t1));
-        for_each_hour(a, b, |h, secs| {
-            let hours = secs / HOUR_S;
-            let green_kw = (self.green_mw.0[h] * 1000.0).min(facility_kw);
-            let grid_kw = facility_kw - green_kw;
-            d.it_kwh += it_kw * hours;
-            d.facility_kwh += facility_kw * hours;
-            d.green_kwh += green_kw * hours;
-            d.grid_kwh += grid_kw * hours;
-            d.cost += grid_kw * hours * self.tariff_per_kwh.0[h];
-            d.carbon_kg += grid_kw * hours * self.carbon_g_per_kwh.0[h] / 1000.0;
-        });
+        for_each_hour(a, b, |h, secs| self.draw_in_hour(&mut d, h, secs, it_kw));
         d
+    }
+
+    /// Adds to `d` the draw of `it_kw` of IT power for `secs` seconds within local hour of day
+    /// `h` (0..24): what [`HubSupply::draw`] adds for each hour an interval touches.
+    #[inline]
+    pub fn draw_in_hour(&self, d: &mut Draw, h: usize, secs: f64, it_kw: f64) {
+        let facility_kw = it_kw * self.pue;
+        let hours = secs / HOUR_S;
+        let green_kw = (self.green_mw.0[h] * 1000.0).min(facility_kw);
+        let grid_kw = facility_kw - green_kw;
+        d.it_kwh += it_kw * hours;
+        d.facility_kwh += facility_kw * hours;
+        d.green_kwh += green_kw * hours;
+        d.grid_kwh += grid_kw * hours;
+        d.cost += grid_kw * hours * self.tariff_per_kwh.0[h];
+        d.carbon_kg += grid_kw * hours * self.carbon_g_per_kwh.0[h] / 1000.0;
     }
 }
 

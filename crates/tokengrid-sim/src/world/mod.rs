@@ -103,6 +103,7 @@ impl World {
                     steps: Vec::new(),
                     green_mw: tokengrid_energy::supply::green_mw(s, h).0,
                     grid_cap_kw: h.grid_cap_mw * 1000.0,
+                    span: None,
                 }
             })
             .collect();
