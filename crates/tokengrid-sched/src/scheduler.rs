@@ -69,8 +69,14 @@ impl Each<f64> for ScorePass<'_, '_> {
     fn each<P: Fn(&Work<'_>, &Candidate) -> f64>(&mut self, plugin: P) {
         for (x, &ci) in self.raw.iter_mut().zip(self.feasible) {
             *x = plugin(self.work, &self.cands[ci]);
-            self.lo = self.lo.min(*x);
-            self.hi = self.hi.max(*x);
+            // Comparisons rather than `f64::min` and `max`, whose NaN handling costs several
+            // instructions: a NaN cost is skipped by both.
+            if *x < self.lo {
+                self.lo = *x;
+            }
+            if *x > self.hi {
+                self.hi = *x;
+            }
         }
     }
 }
