@@ -29,9 +29,71 @@ pub struct Scheduler {
     verdicts: Vec<Option<Reason>>,
     /// One score plugin's raw costs over the feasible hubs.
     raw: Vec<f64>,
+    /// Each score plugin's (lowest, highest) raw cost over the feasible hubs.
+    ranges: Vec<(f64, f64)>,
     /// Weighted totals of the feasible hubs.
     totals: Vec<f64>,
     rejected: Vec<(HubId, Reason)>,
+    /// The policy's plugins as one of the built-in policies' lists, when they are one.
+    shape: Option<Shape>,
+}
+
+/// The filter and score lists of the built-in policies. A policy with one of them is decided by
+/// a loop compiled for that list ([`Scheduler::judge`]): hub by hub, every filter and score
+/// inlined, where the general path runs plugin by plugin. Both run each built-in's own code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// `nearest`.
+    HardLatency,
+    /// `cheapest`.
+    HardCost,
+    /// `cost-slo` and `plan`.
+    SloCostLatency,
+    /// `green`.
+    SloCarbonCost,
+}
+
+use crate::plugin::BuiltinFilter as F;
+use crate::plugin::BuiltinScore as S;
+
+/// The hard filters every policy applies (`tokengrid_core::HARD_FILTERS`, in order).
+const HARD: [F; 4] = [F::ModelServed, F::HubUp, F::Residency, F::Capacity];
+/// The hard filters, then the SLO and power filters.
+const SLO: [F; 6] = [
+    F::ModelServed,
+    F::HubUp,
+    F::Residency,
+    F::Capacity,
+    F::Slo,
+    F::PowerCap,
+];
+
+impl Shape {
+    /// The shape of these filter and score lists, if they are a built-in policy's.
+    fn of(filters: &[Step<BuiltinFilter>], scores: &[Step<BuiltinScore>]) -> Option<Shape> {
+        let f: Option<Vec<F>> = filters
+            .iter()
+            .map(|s| match *s {
+                Step::Builtin(b) => Some(b),
+                Step::Plugin(_) => None,
+            })
+            .collect();
+        let sc: Option<Vec<S>> = scores
+            .iter()
+            .map(|s| match *s {
+                Step::Builtin(b) => Some(b),
+                Step::Plugin(_) => None,
+            })
+            .collect();
+        let (f, sc) = (f?, sc?);
+        Some(match (f.as_slice(), sc.as_slice()) {
+            (f, [S::Latency]) if f == HARD => Shape::HardLatency,
+            (f, [S::EnergyCost]) if f == HARD => Shape::HardCost,
+            (f, [S::EnergyCost, S::Latency]) if f == SLO => Shape::SloCostLatency,
+            (f, [S::Carbon, S::EnergyCost]) if f == SLO => Shape::SloCarbonCost,
+            _ => return None,
+        })
+    }
 }
 
 /// One filter over every hub still without a failure.
@@ -93,13 +155,15 @@ enum Step<B> {
 impl Scheduler {
     /// A scheduler running `policy`.
     pub fn new(policy: Policy) -> Self {
-        let filters = (policy.filters.iter().enumerate())
+        let filters: Vec<Step<BuiltinFilter>> = (policy.filters.iter().enumerate())
             .map(|(i, f)| f.builtin().map_or(Step::Plugin(i), Step::Builtin))
             .collect();
-        let scores = (policy.scores.iter().enumerate())
+        let scores: Vec<Step<BuiltinScore>> = (policy.scores.iter().enumerate())
             .map(|(i, (s, _))| s.builtin().map_or(Step::Plugin(i), Step::Builtin))
             .collect();
+        let shape = Shape::of(&filters, &scores);
         Scheduler {
+            shape,
             policy,
             filters,
             scores,
@@ -107,6 +171,7 @@ impl Scheduler {
             feasible: Vec::new(),
             verdicts: Vec::new(),
             raw: Vec::new(),
+            ranges: Vec::new(),
             totals: Vec::new(),
             rejected: Vec::new(),
         }
@@ -175,10 +240,69 @@ impl Scheduler {
         if let Some(ex) = ex.as_deref_mut() {
             ex.hubs.reserve(n);
         }
-        let k = self.policy.scores.len();
         estimate_all(view, work, self.policy.objective, &mut self.cands);
-        // Filter by filter over every hub, each hub's first failure kept: the same verdicts as
-        // hub by hub, with a built-in's code chosen once per decision rather than per hub.
+        if ex.is_none()
+            && let Some(shape) = self.shape
+        {
+            match shape {
+                Shape::HardLatency => self.judge(work, &HARD, &[S::Latency]),
+                Shape::HardCost => self.judge(work, &HARD, &[S::EnergyCost]),
+                Shape::SloCostLatency => self.judge(work, &SLO, &[S::EnergyCost, S::Latency]),
+                Shape::SloCarbonCost => self.judge(work, &SLO, &[S::Carbon, S::EnergyCost]),
+            }
+        } else {
+            self.filter_by_filter(work, ex.as_deref_mut());
+        }
+        if self.feasible.is_empty() {
+            if let Work::Training(t) = work
+                && t.splittable
+                && let Some(p) = crate::training::split_across_hubs(view, t, self.policy.objective)
+            {
+                return Decision::Place(p);
+            }
+            // SLOs are soft when nothing meets them: interactive work goes to the hub expected
+            // to answer first rather than being refused (hard constraints still hold).
+            if let Work::Inference(_) = work
+                && let Some(&(h, _)) = self
+                    .rejected
+                    .iter()
+                    .filter(|(_, r)| matches!(r, Reason::TtftSlo | Reason::E2eSlo))
+                    .min_by(|a, b| {
+                        let (ca, cb) = (&self.cands[a.0.index()], &self.cands[b.0.index()]);
+                        ca.e2e_ms.total_cmp(&cb.e2e_ms).then(a.0.cmp(&b.0))
+                    })
+            {
+                return Decision::Place(Placement::at(&self.cands[h.index()]));
+            }
+            return Decision::Reject(std::mem::take(&mut self.rejected));
+        }
+        if ex.is_some() || self.shape.is_none() {
+            self.score_by_plugin(work);
+        }
+        self.total_up(ex.as_deref_mut());
+        let plan_pick = self.plan_pick(work);
+        let mut best: Option<(f64, usize)> = None;
+        for (fi, &total) in self.totals.iter().enumerate() {
+            if let Some(ex) = ex.as_deref_mut() {
+                ex.hubs[self.feasible[fi]].total = total;
+            }
+            if best.is_none_or(|(b, _)| total > b) {
+                best = Some((total, fi));
+            }
+        }
+        let mut chosen = self.feasible[best.map_or(0, |(_, fi)| fi)];
+        if let Some(pick) = plan_pick.and_then(|shares| self.pick_by_shares(shares, work)) {
+            chosen = pick;
+        }
+        Decision::Place(Placement::at(&self.cands[chosen]))
+    }
+
+    /// Each hub's first failed filter, filter by filter over every hub (a built-in's code chosen
+    /// once per filter rather than per hub); the feasible and rejected hubs; the explanation's
+    /// lines.
+    fn filter_by_filter(&mut self, work: &Work<'_>, mut ex: Option<&mut Explanation>) {
+        let n = self.cands.len();
+        let k = self.policy.scores.len();
         self.verdicts.clear();
         self.verdicts.resize(n, None);
         for f in &self.filters {
@@ -211,43 +335,21 @@ impl Scheduler {
                 });
             }
         }
-        if self.feasible.is_empty() {
-            if let Work::Training(t) = work
-                && t.splittable
-                && let Some(p) = crate::training::split_across_hubs(view, t, self.policy.objective)
-            {
-                return Decision::Place(p);
-            }
-            // SLOs are soft when nothing meets them: interactive work goes to the hub expected
-            // to answer first rather than being refused (hard constraints still hold).
-            if let Work::Inference(_) = work
-                && let Some(&(h, _)) = self
-                    .rejected
-                    .iter()
-                    .filter(|(_, r)| matches!(r, Reason::TtftSlo | Reason::E2eSlo))
-                    .min_by(|a, b| {
-                        let (ca, cb) = (&self.cands[a.0.index()], &self.cands[b.0.index()]);
-                        ca.e2e_ms.total_cmp(&cb.e2e_ms).then(a.0.cmp(&b.0))
-                    })
-            {
-                return Decision::Place(Placement::at(&self.cands[h.index()]));
-            }
-            return Decision::Reject(std::mem::take(&mut self.rejected));
-        }
-        // Per plugin: its raw costs over the feasible hubs and their range, then each hub's
-        // cost normalised to 0..100 (100 = lowest), weighted and added to the hub's total
-        // (plugins in order, so a total is the same sum as plugin by plugin): O(plugins x hubs).
-        let m = self.feasible.len();
+    }
+
+    /// Each score plugin's raw costs over the feasible hubs (`raw[plugin x hubs + i]` for the
+    /// `i`th feasible hub) and their range, plugin by plugin.
+    fn score_by_plugin(&mut self, work: &Work<'_>) {
+        let (n, m) = (self.cands.len(), self.feasible.len());
         self.raw.clear();
-        self.raw.resize(m, 0.0);
-        self.totals.clear();
-        self.totals.resize(m, 0.0);
+        self.raw.resize(self.scores.len() * n, 0.0);
+        self.ranges.clear();
         for (pi, step) in self.scores.iter().enumerate() {
             let mut pass = ScorePass {
                 work,
                 cands: &self.cands,
                 feasible: &self.feasible,
-                raw: &mut self.raw,
+                raw: &mut self.raw[pi * n..pi * n + m],
                 lo: f64::INFINITY,
                 hi: f64::NEG_INFINITY,
             };
@@ -255,11 +357,72 @@ impl Scheduler {
                 Step::Builtin(b) => b.visit(&mut pass),
                 Step::Plugin(p) => pass.each(|w, c| self.policy.scores[p].0.cost(w, c)),
             }
-            let (lo, hi) = (pass.lo, pass.hi);
-            let (plugin, weight) = &self.policy.scores[pi];
+            self.ranges.push((pass.lo, pass.hi));
+        }
+    }
+
+    /// [`Scheduler::filter_by_filter`] and [`Scheduler::score_by_plugin`] in one pass over the
+    /// hubs, for `filters` and `scores` known when this is compiled: each hub's filters run in
+    /// order to its first failure, and a hub that passes is scored while its estimate is at
+    /// hand. The same verdicts, costs and ranges (a range is a minimum and a maximum, whatever
+    /// the order).
+    #[inline(always)]
+    fn judge<const NF: usize, const NS: usize>(
+        &mut self,
+        work: &Work<'_>,
+        filters: &[BuiltinFilter; NF],
+        scores: &[BuiltinScore; NS],
+    ) {
+        let n = self.cands.len();
+        self.verdicts.clear();
+        self.raw.clear();
+        self.raw.resize(NS * n, 0.0);
+        let mut ranges = [(f64::INFINITY, f64::NEG_INFINITY); NS];
+        for (i, c) in self.cands.iter().enumerate() {
+            let mut verdict = None;
+            for f in filters {
+                if let Err(r) = f.filter(work, c) {
+                    verdict = Some(r);
+                    break;
+                }
+            }
+            self.verdicts.push(verdict);
+            match verdict {
+                None => {
+                    let fi = self.feasible.len();
+                    for (pi, (sc, range)) in scores.iter().zip(&mut ranges).enumerate() {
+                        let x = sc.cost(work, c);
+                        self.raw[pi * n + fi] = x;
+                        // As in `ScorePass`: comparisons, a NaN skipped by both.
+                        if x < range.0 {
+                            range.0 = x;
+                        }
+                        if x > range.1 {
+                            range.1 = x;
+                        }
+                    }
+                    self.feasible.push(i);
+                }
+                Some(r) => self.rejected.push((HubId(i as u32), r)),
+            }
+        }
+        self.ranges.clear();
+        self.ranges.extend_from_slice(&ranges);
+    }
+
+    /// Each feasible hub's weighted total: per plugin, each hub's cost normalised to 0..100
+    /// over the range (100 = lowest), weighted and added (plugins in order, so a total is the
+    /// same sum whichever way the costs were found): O(plugins x hubs).
+    fn total_up(&mut self, mut ex: Option<&mut Explanation>) {
+        let (n, m) = (self.cands.len(), self.feasible.len());
+        self.totals.clear();
+        self.totals.resize(m, 0.0);
+        for (pi, (plugin, weight)) in self.policy.scores.iter().enumerate() {
+            let (lo, hi) = self.ranges[pi];
             // 100 x (hi - x) / (hi - lo), with the division done once per plugin.
             let scale = if hi > lo { 100.0 / (hi - lo) } else { 0.0 };
-            for (fi, (total, &x)) in self.totals.iter_mut().zip(&self.raw).enumerate() {
+            let raw = &self.raw[pi * n..pi * n + m];
+            for (fi, (total, &x)) in self.totals.iter_mut().zip(raw).enumerate() {
                 let norm = if hi > lo {
                     ((hi - x) * scale).clamp(0.0, 100.0)
                 } else {
@@ -272,21 +435,6 @@ impl Scheduler {
                 }
             }
         }
-        let plan_pick = self.plan_pick(work);
-        let mut best: Option<(f64, usize)> = None;
-        for (fi, &total) in self.totals.iter().enumerate() {
-            if let Some(ex) = ex.as_deref_mut() {
-                ex.hubs[self.feasible[fi]].total = total;
-            }
-            if best.is_none_or(|(b, _)| total > b) {
-                best = Some((total, fi));
-            }
-        }
-        let mut chosen = self.feasible[best.map_or(0, |(_, fi)| fi)];
-        if let Some(pick) = plan_pick.and_then(|shares| self.pick_by_shares(shares, work)) {
-            chosen = pick;
-        }
-        Decision::Place(Placement::at(&self.cands[chosen]))
     }
 
     /// The plan's hub shares for this work, when the policy follows a plan.
