@@ -96,8 +96,14 @@ pub fn link_snapshot(topo: &Topology, a: HubId, b: HubId) -> LinkSnapshot {
 pub fn rtt_from(topo: &Topology, hub_site: (f64, f64), from: Origin, h: HubId) -> f64 {
     match from {
         Origin::Region(r) => topo.rtt_ms(Site::Region(r), Site::Hub(h)),
-        Origin::Point { lat, lon } => {
-            tokengrid_net::geo::derived_route((lat, lon), hub_site, topo.route_factor).rtt_ms
-        }
+        Origin::Point { lat, lon } => point_rtt(topo, (lat, lon), hub_site),
     }
+}
+
+/// The derived round trip from a point, out of line: inlined into a decision's loop over hubs,
+/// its cosine of the origin's latitude was hoisted out of the loop and computed on every
+/// decision, for regions too (measured: one `cos` call per decision in the simulator).
+#[inline(never)]
+fn point_rtt(topo: &Topology, point: (f64, f64), hub_site: (f64, f64)) -> f64 {
+    tokengrid_net::geo::derived_route(point, hub_site, topo.route_factor).rtt_ms
 }
