@@ -2,8 +2,6 @@
 //! training reservations, and energy accounting per hub per time step. The world is the
 //! simulator's [`ClusterView`]: the policy decides on exactly the state that is simulated.
 
-use std::cmp::Reverse;
-
 use tokengrid_core::{AcceleratorId, Batching, HubId, ModelId, Scenario};
 use tokengrid_energy::hourly::{Clock, HOUR_S};
 use tokengrid_energy::{Draw, HubSupply};
@@ -297,7 +295,7 @@ impl World {
         let rep = &mut p.replicas[r];
         rep.resume_at = rep.resume_at.max(now) + prefill;
         let finish = rep.counter + f64::from(output);
-        rep.seqs.push(Reverse((finish_key(finish), req)));
+        rep.seqs.push(finish_key(finish), req);
         rep.active += 1;
         p.picker.set(r, rep.active);
         let (full, resume_at) = (rep.active == p.slots, rep.resume_at);
@@ -329,7 +327,7 @@ impl World {
         p.count_slots(now);
         p.advance(r, now);
         let rep = &mut p.replicas[r];
-        while let Some(&Reverse((key, req))) = rep.seqs.peek() {
+        while let Some((key, req)) = rep.seqs.peek() {
             let finish = f64::from_bits(key);
             if finish > rep.counter + 1e-6 {
                 break;
@@ -368,7 +366,7 @@ impl World {
             for r in 0..self.pools[pi].replicas.len() {
                 let was_busy = self.pools[pi].replicas[r].active > 0;
                 let rep = &mut self.pools[pi].replicas[r];
-                out.extend(rep.seqs.drain().map(|Reverse((_, id))| id));
+                out.extend(rep.seqs.drain());
                 rep.active = 0;
                 self.pools[pi].picker.set(r, 0);
                 let rep = &mut self.pools[pi].replicas[r];
