@@ -21,6 +21,7 @@
 #![warn(missing_docs)]
 
 pub mod engine;
+mod quad;
 pub mod replicate;
 pub mod report;
 pub mod sim;

@@ -7,6 +7,7 @@ use std::collections::VecDeque;
 use tokengrid_core::HubId;
 
 use crate::engine::{Nanos, secs};
+use crate::quad::QuadHeap;
 
 /// A sequence's finish (decode steps, never negative) as a heap key: the bits of a
 /// non-negative float order as the float does, and compare as one integer.
@@ -35,14 +36,13 @@ pub(crate) struct BatchReplica {
     pub(crate) scheduled: Option<Nanos>,
 }
 
-/// A replica's running sequences, earliest `(finish key, request)` first: a four-ary min-heap
-/// of the pair packed in one integer. A pop touches half the levels a binary heap does, and the
-/// four children of a node lie side by side (a full deepseek-v3 replica runs 2,816 sequences:
-/// 6 levels against 12). The order is the pair's, so which sequence finishes first is the same
-/// as with any heap.
+/// A replica's running sequences, earliest `(finish key, request)` first: the pair packed in
+/// one integer in a four-ary heap ([`QuadHeap`]; a full deepseek-v3 replica runs 2,816
+/// sequences). The order is the pair's, so which sequence finishes first is the same as with
+/// any heap.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Seqs {
-    heap: Vec<u128>,
+    heap: QuadHeap<u128>,
 }
 
 impl Seqs {
@@ -56,62 +56,22 @@ impl Seqs {
 
     /// Adds request `req` finishing at `key`.
     pub(super) fn push(&mut self, key: u64, req: u32) {
-        let h = &mut self.heap;
-        let x = Self::pack(key, req);
-        let mut i = h.len();
-        h.push(x);
-        while i > 0 {
-            let parent = (i - 1) / 4;
-            if h[parent] <= x {
-                break;
-            }
-            h[i] = h[parent];
-            i = parent;
-        }
-        h[i] = x;
+        self.heap.push(Self::pack(key, req));
     }
 
     /// The earliest.
     pub(super) fn peek(&self) -> Option<(u64, u32)> {
-        self.heap.first().map(|&x| Self::unpack(x))
+        self.heap.peek().map(|&x| Self::unpack(x))
     }
 
     /// Removes the earliest.
     pub(super) fn pop(&mut self) -> Option<(u64, u32)> {
-        let h = &mut self.heap;
-        let last = h.pop()?;
-        let Some(&top) = h.first() else {
-            return Some(Self::unpack(last));
-        };
-        // Sift the last element down from the root: at each level the least of up to four
-        // children moves up while it is less than the element.
-        let n = h.len();
-        let mut i = 0;
-        loop {
-            let first = 4 * i + 1;
-            if first >= n {
-                break;
-            }
-            let mut c = first;
-            for j in first + 1..(first + 4).min(n) {
-                if h[j] < h[c] {
-                    c = j;
-                }
-            }
-            if h[c] >= last {
-                break;
-            }
-            h[i] = h[c];
-            i = c;
-        }
-        h[i] = last;
-        Some(Self::unpack(top))
+        self.heap.pop().map(Self::unpack)
     }
 
     /// Removes every sequence, giving their requests earliest finish first.
     pub(super) fn drain(&mut self) -> impl Iterator<Item = u32> + '_ {
-        self.heap.sort_unstable();
-        self.heap.drain(..).map(|x| Self::unpack(x).1)
+        self.heap.drain_sorted().map(|x| Self::unpack(x).1)
     }
 }
 
@@ -373,35 +333,7 @@ mod tests {
     use rand::{Rng, SeedableRng};
     use rand_pcg::Pcg64Mcg;
 
-    use super::{Picker, Seqs};
-
-    /// The four-ary heap gives sequences in the order the standard library's binary heap of
-    /// `Reverse((key, request))` does, under any mix of joins and finishes, and drains them
-    /// earliest first.
-    #[test]
-    fn seqs_pop_as_a_binary_heap_does() {
-        use std::cmp::Reverse;
-        use std::collections::BinaryHeap;
-        let mut rng = Pcg64Mcg::seed_from_u64(5);
-        let mut seqs = Seqs::default();
-        let mut reference = BinaryHeap::new();
-        for round in 0..50_000u32 {
-            if rng.random_bool(0.55) {
-                // Keys from a small range, so equal keys (ties broken by request) occur.
-                let key = rng.random_range(0..2_000u64);
-                seqs.push(key, round);
-                reference.push(Reverse((key, round)));
-            } else {
-                assert_eq!(seqs.pop(), reference.pop().map(|Reverse(x)| x));
-            }
-            assert_eq!(seqs.peek(), reference.peek().map(|&Reverse(x)| x));
-        }
-        let mut rest: Vec<_> = reference.into_iter().map(|Reverse(x)| x).collect();
-        rest.sort_unstable();
-        let drained: Vec<u32> = seqs.drain().collect();
-        assert_eq!(drained, rest.iter().map(|&(_, r)| r).collect::<Vec<_>>());
-        assert_eq!(seqs.peek(), None);
-    }
+    use super::Picker;
 
     /// The picker chooses what a scan of every replica would: the fewest active sequences
     /// among those with room, the lowest index on a tie; none when all are full.
