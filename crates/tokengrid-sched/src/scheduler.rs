@@ -70,21 +70,8 @@ const SLO: [F; 6] = [
 impl Shape {
     /// The shape of these filter and score lists, if they are a built-in policy's.
     fn of(filters: &[Step<BuiltinFilter>], scores: &[Step<BuiltinScore>]) -> Option<Shape> {
-        let f: Option<Vec<F>> = filters
-            .iter()
-            .map(|s| match *s {
-                Step::Builtin(b) => Some(b),
-                Step::Plugin(_) => None,
-            })
-            .collect();
-        let sc: Option<Vec<S>> = scores
-            .iter()
-            .map(|s| match *s {
-                Step::Builtin(b) => Some(b),
-                Step::Plugin(_) => None,
-            })
-            .collect();
-        let (f, sc) = (f?, sc?);
+        let f: Vec<F> = filters.iter().map(Step::builtin).collect::<Option<_>>()?;
+        let sc: Vec<S> = scores.iter().map(Step::builtin).collect::<Option<_>>()?;
         Some(match (f.as_slice(), sc.as_slice()) {
             (f, [S::Latency]) if f == HARD => Shape::HardLatency,
             (f, [S::EnergyCost]) if f == HARD => Shape::HardCost,
@@ -149,6 +136,16 @@ enum Step<B> {
     Builtin(B),
     /// Another plugin: its index in the policy.
     Plugin(usize),
+}
+
+impl<B: Copy> Step<B> {
+    /// The built-in, if this is one.
+    fn builtin(&self) -> Option<B> {
+        match *self {
+            Step::Builtin(b) => Some(b),
+            Step::Plugin(_) => None,
+        }
+    }
 }
 
 impl Scheduler {
