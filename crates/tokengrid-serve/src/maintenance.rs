@@ -10,7 +10,6 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::jobs::{requeue_from_down_hubs, requeue_stale_claims, schedule_queued};
-use crate::routes::app;
 use crate::state::AppState;
 
 /// Queued jobs scheduled per tick, at most.
@@ -57,7 +56,13 @@ pub async fn run(
         }
     });
     let limits = st.config.limits;
-    let served = crate::server::serve(listener, app(st.clone()), limits, shutdown).await;
+    let served = crate::server::serve(
+        listener,
+        crate::server::App::new(st.clone()),
+        limits,
+        shutdown,
+    )
+    .await;
     maintenance.abort();
     // Every answer has ended by now: write what is still queued for the ledger.
     st.flush_served().await;

@@ -10,6 +10,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::Body;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
@@ -36,7 +37,56 @@ impl Default for Limits {
     }
 }
 
-/// Serves `router` on `listener` within `limits` until `shutdown` resolves, then waits for the
+/// What a server answers with: the router, and the dispatcher state whose hot routes
+/// ([`crate::routes::hot`]) are called without it.
+#[derive(Debug, Clone)]
+pub struct App {
+    router: Router,
+    state: Option<Arc<crate::AppState>>,
+}
+
+impl App {
+    /// The dispatcher's API for `state` ([`crate::app`]), its hot routes called directly.
+    pub fn new(state: Arc<crate::AppState>) -> Self {
+        App {
+            router: crate::app(state.clone()),
+            state: Some(state),
+        }
+    }
+
+    /// Answers `req`.
+    fn answer(
+        &self,
+        req: hyper::Request<Incoming>,
+    ) -> impl Future<Output = Result<axum::response::Response, std::convert::Infallible>> + use<>
+    {
+        let hot = (self.state.as_ref()).and_then(|st| {
+            Some((
+                crate::routes::hot(req.method(), req.uri().path())?,
+                st.clone(),
+            ))
+        });
+        let route = hot.ok_or_else(|| self.router.clone());
+        async move {
+            match route {
+                Ok((handler, st)) => Ok(handler(req.map(Body::new), st).await),
+                Err(router) => router.oneshot(req).await,
+            }
+        }
+    }
+}
+
+impl From<Router> for App {
+    /// Any router, every request through it.
+    fn from(router: Router) -> Self {
+        App {
+            router,
+            state: None,
+        }
+    }
+}
+
+/// Serves `app` on `listener` within `limits` until `shutdown` resolves, then waits for the
 /// connections' requests in flight to finish.
 ///
 /// Connections are accepted here and served by the process's [workers](workers): one thread per
@@ -46,7 +96,7 @@ impl Default for Limits {
 /// 2-core machine is most of what a proxied request costs besides the sockets themselves.
 pub async fn serve(
     listener: TcpListener,
-    router: Router,
+    app: impl Into<App>,
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
@@ -58,6 +108,7 @@ pub async fn serve(
         .header_read_timeout(limits.header_read_timeout)
         .keep_alive(true);
     let http = Arc::new(http);
+    let app = app.into();
     loop {
         let permit = tokio::select! {
             p = permits.clone().acquire_owned() => match p {
@@ -88,7 +139,7 @@ pub async fn serve(
         };
         workers().serve(Connection {
             sock,
-            router: router.clone(),
+            app: app.clone(),
             http: http.clone(),
             watcher: graceful.watcher(),
             permit,
@@ -102,7 +153,7 @@ pub async fn serve(
 /// An accepted connection on its way to a worker, with what serves it.
 struct Connection {
     sock: std::net::TcpStream,
-    router: Router,
+    app: App,
     http: Arc<hyper::server::conn::http1::Builder>,
     watcher: hyper_util::server::graceful::Watcher,
     /// Held until the connection closes ([`Limits::max_connections`]).
@@ -114,7 +165,7 @@ impl Connection {
     fn spawn(self, open: Arc<AtomicUsize>) {
         let Connection {
             sock,
-            router,
+            app,
             http,
             watcher,
             permit,
@@ -127,9 +178,8 @@ impl Connection {
                 return;
             }
         };
-        let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
-            router.clone().oneshot(req)
-        });
+        let service =
+            hyper::service::service_fn(move |req: hyper::Request<Incoming>| app.answer(req));
         let conn = watcher.watch(http.serve_connection(TokioIo::new(sock), service));
         tokio::spawn(async move {
             // Errors here are the client's (a reset, a timeout): nothing to do but close.
@@ -236,6 +286,7 @@ impl Worker {
                     }
                 };
                 rt.block_on(async move {
+                    tokio::spawn(keep_timers_near());
                     while let Some(conn) = rx.recv().await {
                         conn.spawn(counted.clone());
                     }
@@ -247,3 +298,20 @@ impl Worker {
         Worker { tx, open }
     }
 }
+
+/// A timer that never stops: a worker's runtime then always has a timer due within
+/// [`TIMER_TICK`], so the timers each request starts (the head timeout, 10 s; the first-byte
+/// and stream-idle timeouts, 1 s and more) are never the earliest, and registering one does not
+/// wake the runtime's own driver. Without it, every request's head timeout was earlier than any
+/// timer pending, and tokio woke the driver for it: an eventfd write and an extra turn of its
+/// event loop per request (strace: one `write` per proxied request).
+async fn keep_timers_near() {
+    let mut tick = tokio::time::interval(TIMER_TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+    }
+}
+
+/// How often [`keep_timers_near`] wakes: shorter than the shortest per-request timeout (1 s).
+const TIMER_TICK: Duration = Duration::from_millis(500);

@@ -6,8 +6,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokengrid_serve::app;
-use tokengrid_serve::server::{Limits, serve};
+use tokengrid_serve::server::{App, Limits, serve};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -19,7 +18,12 @@ async fn server(limits: Limits) -> SocketAddr {
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    tokio::spawn(serve(listener, app(st), limits, std::future::pending()));
+    tokio::spawn(serve(
+        listener,
+        App::new(st),
+        limits,
+        std::future::pending(),
+    ));
     addr
 }
 
@@ -89,4 +93,39 @@ async fn past_the_connection_limit_a_connection_waits_for_another_to_close() {
         .expect("answered after a connection closed")
         .expect("read");
     assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+}
+
+/// The status line of the one answer to `request` on a fresh connection.
+async fn status_of(d: SocketAddr, request: &[u8]) -> String {
+    let mut s = TcpStream::connect(d).await.expect("connect");
+    s.write_all(request).await.expect("write");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !got.windows(2).any(|w| w == b"\r\n") {
+        let n = tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf))
+            .await
+            .expect("answered within 10 s")
+            .expect("read");
+        assert!(n > 0, "closed before a status line");
+        got.extend_from_slice(&buf[..n]);
+    }
+    let line = got.split(|&b| b == b'\r').next().unwrap_or_default();
+    String::from_utf8_lossy(line).into_owned()
+}
+
+/// `POST /v1/dispatch` is served without the router (`tokengrid_serve::server::App`), yet keeps
+/// the router's 64 KiB limit of the control API; other methods on it still get the router's
+/// 405.
+#[tokio::test]
+async fn the_hot_dispatch_route_keeps_the_routers_body_limit_and_methods() {
+    let d = server(Limits::default()).await;
+    let over = 64 * 1024 + 1;
+    let mut big = format!(
+        "POST /v1/dispatch HTTP/1.1\r\nHost: tokengrid\r\nContent-Type: application/json\r\nContent-Length: {over}\r\n\r\n"
+    )
+    .into_bytes();
+    big.extend(std::iter::repeat_n(b' ', over));
+    assert_eq!(status_of(d, &big).await, "HTTP/1.1 413 Payload Too Large");
+    let get = b"GET /v1/dispatch HTTP/1.1\r\nHost: tokengrid\r\n\r\n";
+    assert_eq!(status_of(d, get).await, "HTTP/1.1 405 Method Not Allowed");
 }

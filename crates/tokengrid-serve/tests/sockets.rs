@@ -31,7 +31,7 @@ pub(crate) fn joules() -> (f64, f64) {
     let f = catalog_figures("deepseek-v3", "H800-SXM").expect("catalog");
     (f.joules_per_prompt_token, f.joules_per_output_token)
 }
-use tokengrid_serve::{AppState, Clock, Config, app};
+use tokengrid_serve::{AppState, Clock, Config};
 use tokio::sync::{Notify, mpsc};
 
 pub(crate) const ADMIN: &str = "admin-secret";
@@ -82,10 +82,15 @@ pub(crate) async fn dispatcher_with(
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let router = app(st.clone());
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
+    // The dispatcher's own server, so its hot routes (called without the router) are what
+    // these tests exercise.
+    let served = tokengrid_serve::server::App::new(st.clone());
+    tokio::spawn(tokengrid_serve::server::serve(
+        listener,
+        served,
+        tokengrid_serve::server::Limits::default(),
+        std::future::pending(),
+    ));
     (st, addr)
 }
 
