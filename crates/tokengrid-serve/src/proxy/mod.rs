@@ -147,8 +147,8 @@ async fn route(
 ) -> Result<Response, ApiError> {
     let st = st.clone();
     let (lat, lon) = origin(headers, st.config.origin)?;
-    let ttft_slo_ms = header_f64(headers, "x-tokengrid-ttft-slo-ms")?;
-    let e2e_slo_ms = header_f64(headers, "x-tokengrid-e2e-slo-ms")?;
+    let ttft_slo_ms = header_f64(headers, &request::TTFT_SLO)?;
+    let e2e_slo_ms = header_f64(headers, &request::E2E_SLO)?;
     let answer = st.decide(&Question {
         model: &req.model,
         origin: (lat, lon),

@@ -1,7 +1,7 @@
 //! What the proxy reads from a request: the OpenAI body's model and size, the client's
 //! location and SLOs from headers, and how long a hub may take to answer it.
 
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderName};
 use serde::Deserialize;
 use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
@@ -224,7 +224,7 @@ pub fn parse(api: Api, body: &[u8]) -> Result<Parsed, String> {
 }
 
 /// Reads an optional numeric header; `Err` names it when it does not parse.
-pub(super) fn header_f64(headers: &HeaderMap, name: &str) -> Result<Option<f64>, ApiError> {
+pub(super) fn header_f64(headers: &HeaderMap, name: &HeaderName) -> Result<Option<f64>, ApiError> {
     let Some(v) = headers.get(name) else {
         return Ok(None);
     };
@@ -236,9 +236,14 @@ pub(super) fn header_f64(headers: &HeaderMap, name: &str) -> Result<Option<f64>,
         .ok_or_else(|| ApiError::BadRequest(format!("header {name} must be a number > 0")))
 }
 
+/// The request headers the proxy reads (names made once, not parsed from text per request).
+pub(super) const ORIGIN: HeaderName = HeaderName::from_static("x-tokengrid-origin");
+pub(super) const TTFT_SLO: HeaderName = HeaderName::from_static("x-tokengrid-ttft-slo-ms");
+pub(super) const E2E_SLO: HeaderName = HeaderName::from_static("x-tokengrid-e2e-slo-ms");
+
 /// The client's location: header `x-tokengrid-origin: LAT,LON`, else the dispatcher's default.
 pub(super) fn origin(headers: &HeaderMap, default: (f64, f64)) -> Result<(f64, f64), ApiError> {
-    let Some(v) = headers.get("x-tokengrid-origin") else {
+    let Some(v) = headers.get(&ORIGIN) else {
         return Ok(default);
     };
     v.to_str()

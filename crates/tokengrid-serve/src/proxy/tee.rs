@@ -77,7 +77,10 @@ fn usage_of(json: &[u8]) -> Option<(u64, u64)> {
 /// `usage` at the top level, after the choices.
 fn usage_at_key(json: &[u8]) -> Option<(u64, u64)> {
     const KEY: &[u8] = b"\"usage\"";
-    let at = memchr::memmem::rfind(json, KEY)?;
+    // Built once: building the searcher took more than searching a short answer.
+    static FINDER: std::sync::LazyLock<memchr::memmem::FinderRev<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::FinderRev::new(KEY));
+    let at = FINDER.rfind(json)?;
     if at > 0 && json[at - 1] == b'\\' {
         return None;
     }
