@@ -6,6 +6,7 @@
 #
 #   bench/router.sh            # build --release, run, print the table
 #   DURATION=20 bench/router.sh
+#   TOKENGRID_BIN=/tmp/old/tokengrid bench/router.sh   # measure another build
 #
 # Needs nginx, wrk and hey (Debian: apt-get install nginx-light wrk hey). Prints, for each of
 # backend direct, nginx proxy and tokengrid: requests/s with 32 connections (wrk, median of RUNS
@@ -30,8 +31,12 @@ for tool in nginx wrk hey; do
   fi
 done
 
-cargo build --release --locked -q -p tokengrid
-BIN=$PWD/target/release/tokengrid
+if [ -n "${TOKENGRID_BIN:-}" ]; then
+  BIN=$TOKENGRID_BIN # another build, e.g. to compare two in the same minutes
+else
+  cargo build --release --locked -q -p tokengrid
+  BIN=$PWD/target/release/tokengrid
+fi
 
 WORK=$(mktemp -d)
 pids=()
