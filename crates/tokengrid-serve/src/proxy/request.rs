@@ -147,8 +147,156 @@ fn kind(raw: &RawValue) -> u8 {
     raw.get().trim_start().bytes().next().unwrap_or(b' ')
 }
 
+/// The fields of a well-formed OpenAI request body, read in one pass (a message's text is
+/// counted where it is read). Any body this does not read, or reads as not well formed, goes
+/// through [`checked`], which says what is wrong.
+#[derive(Deserialize)]
+struct Quick<'a> {
+    #[serde(borrow)]
+    model: std::borrow::Cow<'a, str>,
+    #[serde(default)]
+    messages: Option<MessagesLen>,
+    #[serde(default)]
+    prompt: Option<PromptLen>,
+    #[serde(default)]
+    max_tokens: Option<u64>,
+    #[serde(default)]
+    max_completion_tokens: Option<u64>,
+    #[serde(default)]
+    stream: Option<bool>,
+}
+
+/// The characters of text in a non-empty array of message objects (anything else is an error).
+struct MessagesLen(usize);
+
+/// The characters of a completion's prompt: a string or an array (anything else is an error).
+struct PromptLen(usize);
+
+/// The characters of a message object's `content` (a message that is not an object is an
+/// error).
+struct MessageLen(usize);
+
+impl<'de> Deserialize<'de> for MessagesLen {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = MessagesLen;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a non-empty array of messages")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<MessagesLen, A::Error> {
+                let (mut n, mut chars) = (0, 0);
+                while let Some(MessageLen(k)) = seq.next_element()? {
+                    n += 1;
+                    chars += k;
+                }
+                if n == 0 {
+                    return Err(serde::de::Error::invalid_length(0, &self));
+                }
+                Ok(MessagesLen(chars))
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for MessageLen {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = MessageLen;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a message object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<MessageLen, A::Error> {
+                let mut content = None;
+                while let Some(key) = map.next_key::<MessageKey>()? {
+                    match key {
+                        MessageKey::Content if content.is_none() => {
+                            content = Some(map.next_value::<Option<TextLen>>()?);
+                        }
+                        MessageKey::Content => {
+                            return Err(serde::de::Error::duplicate_field("content"));
+                        }
+                        MessageKey::Other => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(MessageLen(content.flatten().map_or(0, |t| t.0)))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// The key of a message that holds its text (read without allocating).
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "lowercase")]
+enum MessageKey {
+    Content,
+    #[serde(other)]
+    Other,
+}
+
+impl<'de> Deserialize<'de> for PromptLen {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = PromptLen;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string or an array")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<PromptLen, E> {
+                TextLenVisitor.visit_str(v).map(|t| PromptLen(t.0))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<PromptLen, A::Error> {
+                TextLenVisitor.visit_seq(seq).map(|t| PromptLen(t.0))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// [`checked`]'s answer for a well-formed body, read in one pass; `None` for any other body
+/// (and for one this does not read, such as an escaped `null`), which [`checked`] then reads.
+fn quick(api: Api, body: &[u8]) -> Option<Parsed> {
+    if !body.trim_ascii_start().starts_with(b"{") {
+        return None;
+    }
+    let q: Quick<'_> = serde_json::from_slice(body).ok()?;
+    if q.model.is_empty() {
+        return None;
+    }
+    let chars = match api {
+        Api::Chat => q.messages?.0,
+        Api::Completions => q.prompt?.0,
+    };
+    let output_tokens = match q.max_tokens.or(q.max_completion_tokens) {
+        None => DEFAULT_OUTPUT_TOKENS,
+        Some(0) => return None,
+        Some(n) => u32::try_from(n).unwrap_or(u32::MAX),
+    };
+    let tokens = chars.div_ceil(CHARS_PER_TOKEN).max(1);
+    Some(Parsed {
+        model: q.model.into_owned(),
+        prompt_tokens: u32::try_from(tokens).unwrap_or(u32::MAX),
+        output_tokens,
+        stream: q.stream.unwrap_or(false),
+    })
+}
+
 /// Checks an OpenAI request body and estimates its size. Errors say what is wrong.
+///
+/// A well-formed body is read in one pass ([`quick`]: 5,900 instructions of a proxied request
+/// went to reading its body in three); any other body the field-by-field way, which names
+/// what is wrong.
 pub fn parse(api: Api, body: &[u8]) -> Result<Parsed, String> {
+    quick(api, body).map_or_else(|| checked(api, body), Ok)
+}
+
+/// [`parse`] field by field: each field as raw JSON first, then checked and read.
+fn checked(api: Api, body: &[u8]) -> Result<Parsed, String> {
     let invalid = |e: serde_json::Error| format!("invalid JSON body: {e}");
     // Whether the body is JSON at all, then whether it is an object.
     if !body.trim_ascii_start().starts_with(b"{") {
@@ -294,7 +442,7 @@ mod tests {
     use std::time::Duration;
 
     use super::first_byte_timeout;
-    use super::{Api, DEFAULT_OUTPUT_TOKENS, parse};
+    use super::{Api, DEFAULT_OUTPUT_TOKENS, checked, parse, quick};
 
     #[test]
     fn a_chat_body_is_sized_by_the_text_of_its_messages() {
@@ -324,6 +472,90 @@ mod tests {
             parse(Api::Completions, body).expect("valid").prompt_tokens,
             3
         );
+    }
+
+    /// The one-pass read agrees with the field-by-field one on every body it reads, over every
+    /// combination of well-formed and malformed fields below (21,000 bodies, both APIs), and it
+    /// reads the usual chat body.
+    #[test]
+    fn the_one_pass_read_agrees_with_the_field_by_field_one() {
+        let models = [
+            None,
+            Some(r#""m""#),
+            Some(r#""""#),
+            Some("5"),
+            Some(r#""d\u0065ep""#),
+        ];
+        let messages = [
+            None,
+            Some("[]"),
+            Some(r#"[{"role":"user","content":"abc"}]"#),
+            Some(r#"[{"content":null},{"content":"h\u00e9llo w\u00f6rld"}]"#),
+            Some(r#"[{"content":[{"type":"text","text":"abcd"},{"type":"image_url"}]}]"#),
+            Some("[3]"),
+            Some(r#"[{"role":"user"},{"content":"x","content":"y"}]"#),
+            Some("{}"),
+        ];
+        let prompts = [
+            None,
+            Some(r#""abcd""#),
+            Some(r#"["ab","c"]"#),
+            Some("[1,2,3]"),
+            Some("5"),
+        ];
+        let max_tokens = [
+            None,
+            Some("16"),
+            Some("0"),
+            Some("null"),
+            Some("16.0"),
+            Some("-1"),
+            Some("99999999999"),
+        ];
+        let max_completion = [None, Some("7"), Some(r#""x""#)];
+        let streams = [
+            None,
+            Some("true"),
+            Some("false"),
+            Some("null"),
+            Some(r#""yes""#),
+        ];
+        let (mut bodies, mut quick_read) = (0, 0);
+        for m in models {
+            for ms in messages {
+                for p in prompts {
+                    for mt in max_tokens {
+                        for mc in max_completion {
+                            for st in streams {
+                                let fields: Vec<String> = [
+                                    ("model", m),
+                                    ("messages", ms),
+                                    ("prompt", p),
+                                    ("max_tokens", mt),
+                                    ("max_completion_tokens", mc),
+                                    ("stream", st),
+                                ]
+                                .iter()
+                                .filter_map(|(k, v)| v.map(|v| format!(r#""{k}":{v}"#)))
+                                .collect();
+                                let body = format!("{{{}}}", fields.join(","));
+                                bodies += 1;
+                                for api in [Api::Chat, Api::Completions] {
+                                    if let Some(q) = quick(api, body.as_bytes()) {
+                                        quick_read += 1;
+                                        assert_eq!(Ok(q), checked(api, body.as_bytes()), "{body}");
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(bodies, 21_000);
+        assert!(quick_read > 1_000, "read in one pass: {quick_read}");
+        let usual = br#"{"model":"deepseek-v3","messages":[{"role":"user","content":"How much does a token cost in Gansu at noon?"}],"max_tokens":16}"#;
+        assert!(quick(Api::Chat, usual).is_some());
     }
 
     #[test]
