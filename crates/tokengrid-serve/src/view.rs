@@ -143,6 +143,8 @@ pub struct HubRegistry {
     /// Each hub's OpenAI URLs by [`Api::index`], parsed once (`None`: the endpoint does not
     /// make a URL; the proxy then reports why when it tries the hub).
     pub uris: Vec<[Option<axum::http::Uri>; 2]>,
+    /// Each hub's name as the `x-tokengrid-hub` header of its answers, made once.
+    pub name_headers: Vec<Option<axum::http::HeaderValue>>,
 }
 
 impl HubRegistry {
@@ -154,6 +156,7 @@ impl HubRegistry {
             figures: Vec::new(),
             serves: Vec::new(),
             uris: Vec::new(),
+            name_headers: Vec::new(),
         };
         r.index_models();
         r
@@ -180,6 +183,9 @@ impl HubRegistry {
             .collect();
         self.uris = (self.hubs.iter())
             .map(|h| Api::ALL.map(|api| upstream_url(&h.spec.endpoint, api).parse().ok()))
+            .collect();
+        self.name_headers = (self.hubs.iter())
+            .map(|h| axum::http::HeaderValue::from_str(&h.spec.name).ok())
             .collect();
         self.models = models;
     }
@@ -301,6 +307,11 @@ impl LiveView {
             .iter()
             .position(|m| m == name)
             .map(|i| ModelId(i as u32))
+    }
+
+    /// A hub's name as a header value (`None`: not one).
+    pub fn hub_header(&self, h: HubId) -> Option<&axum::http::HeaderValue> {
+        self.reg.name_headers.get(h.index())?.as_ref()
     }
 
     /// A hub's name.

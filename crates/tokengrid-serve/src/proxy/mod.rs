@@ -61,6 +61,9 @@ pub fn ranked(decision: &Decision, hubs: &[(HubId, Option<Reason>, f64)]) -> Vec
     out
 }
 
+/// The header naming the hub that answered.
+const HUB_HEADER: header::HeaderName = header::HeaderName::from_static("x-tokengrid-hub");
+
 /// Headers of the hub's response passed on to the client.
 const PASSED_HEADERS: [header::HeaderName; 3] = [
     header::CONTENT_TYPE,
@@ -294,7 +297,6 @@ fn respond(
     let m = view
         .model(h, model)
         .unwrap_or_else(crate::view::nominal_model);
-    let name = view.hub_name(h).to_owned();
     let tee = Tee {
         inner: incoming,
         scan: UsageScan {
@@ -303,7 +305,7 @@ fn respond(
         },
         finish: Some(Finish {
             st: st.clone(),
-            hub: name.clone(),
+            hub: view.hub_name(h).to_owned(),
             model: req.model.clone(),
             prompt_estimate: req.prompt_tokens,
             status: parts.status.as_u16(),
@@ -327,8 +329,8 @@ fn respond(
             out.headers_mut().insert(name, v.clone());
         }
     }
-    if let Ok(v) = HeaderValue::from_str(&name) {
-        out.headers_mut().insert("x-tokengrid-hub", v);
+    if let Some(v) = view.hub_header(h) {
+        out.headers_mut().insert(HUB_HEADER, v.clone());
     }
     out
 }
