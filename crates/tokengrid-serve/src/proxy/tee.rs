@@ -92,8 +92,14 @@ fn usage_at_key(json: &[u8]) -> Option<(u64, u64)> {
 }
 
 impl UsageScan {
-    fn feed(&mut self, d: &[u8]) {
+    /// Watches `d`, the body's next bytes (`last`: its last).
+    fn feed(&mut self, d: &[u8], last: bool) {
         if !self.sse {
+            if last && self.buf.is_empty() && self.usage.is_none() {
+                // A whole answer in one frame, the usual case: read where it is.
+                self.usage = usage_of(d);
+                return;
+            }
             if self.buf.len() + d.len() <= MAX_SCAN {
                 self.buf.extend_from_slice(d);
             }
@@ -233,7 +239,7 @@ impl http_body::Body for Tee {
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(d) = frame.data_ref() {
-                    this.scan.feed(d);
+                    this.scan.feed(d, this.inner.is_end_stream());
                 }
                 let last = this.inner.is_end_stream()
                     || (this.scan.sse && frame.data_ref().is_some_and(|d| is_done_event(d)));
