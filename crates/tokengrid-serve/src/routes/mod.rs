@@ -61,7 +61,7 @@ pub(crate) type Hot = fn(Request, Arc<AppState>) -> Answering;
 
 /// The handler of `method path` when it is one of the hot routes (the OpenAI proxy routes and
 /// `POST /v1/dispatch`): the same handlers [`app`] routes to, called without the router's
-/// lookup, boxing and extensions, which took about a tenth of a proxied request's instructions.
+/// lookup, boxing and extensions (about 5% of a proxied request's instructions, callgrind).
 /// Every other request goes through the router.
 pub(crate) fn hot(method: &Method, path: &str) -> Option<Hot> {
     if method != Method::POST {
