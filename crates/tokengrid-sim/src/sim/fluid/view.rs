@@ -31,7 +31,7 @@ impl ClusterView for FluidView<'_> {
         let capacity = n * self.fluid.step_s;
         let room = (fp.left_s / capacity).clamp(0.0, 1.0);
         let slots = f64::from(snap.replicas * self.world.pool_slots(pool));
-        let waiting: f64 = fp.backlog.iter().map(|c| c.count).sum();
+        let waiting = fp.backlog.count();
         // New work queues behind a backlog: no free slot while one waits.
         snap.free_slots = if waiting > 0.0 {
             0
@@ -49,7 +49,7 @@ impl ClusterView for FluidView<'_> {
         snap.expected_wait_s = if snap.free_slots > 0 {
             p_wait * queued
         } else {
-            self.fluid.backlog_s(self.world, pool) / n + dt * (1.0 - room)
+            self.fluid.backlog_s(pool) / n + dt * (1.0 - room)
         };
         let batch = self.fluid.batch_size(self.world, pool);
         snap.decode_s_per_token = self.world.pool_step(pool, batch) / (1.0 - rho);
