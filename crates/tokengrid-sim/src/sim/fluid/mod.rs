@@ -1,15 +1,19 @@
 //! Fluid mode: time-stepped flows instead of individual requests, for national-scale days.
 //!
 //! Every step (one minute by default) each (region, class) demand is a rate. The same policy code
-//! decides where a flow goes, for a representative request of its class; the flow takes the
-//! chosen pool's capacity left in the step, and the rest is decided again with that pool shown
-//! full, hub by hub as the policy ranks them. What no pool can take this step waits in the last
-//! chosen pool's backlog, served first in later steps. A pool's capacity is its replicas'
-//! seconds; a request takes its prefill and a `1 / slots` share of its decode steps at full batch,
-//! as in the discrete mode's accounting.
+//! decides where a flow goes, for a representative request of its class. Flows are placed in
+//! rounds: every flow is decided against the same view, a pool chosen by more than it can take
+//! gives each the same share of its demand, and it takes no more than the policy would still send
+//! it (the share at which the policy stops choosing the pool for one of the flows, found by
+//! asking the policy with the share booked); the rest of each flow is decided again in the next
+//! round. What no pool can take this step waits in the last chosen pool's backlog, served first
+//! in later steps. A pool's capacity is its replicas' seconds; a request takes its prefill and a
+//! `1 / slots` share of its decode steps at full batch, as in the discrete mode's accounting.
 //!
-//! Latency: a request's time to first token is its round trip, its wait in the backlog and its
-//! prefill; its end-to-end time adds its output at the decode step of the pool's mean batch. SLO
+//! Latency, taken once a step's placement is done (at the pool's load over the whole step): a
+//! request's time to first token is its round trip, its wait in the backlog, its wait for the
+//! prefills ahead of it and its prefill; its end-to-end time adds its output at the decode step
+//! of the pool's mean batch, slowed by the share of time spent prefilling. SLO
 //! attainment is taken over fixed samples of each class's token distributions. Busy replicas, and
 //! so power, follow from the flow through each pool: with `L` sequences in service on `n`
 //! replicas (Little's law), `n (1 - e^(-L/n))` replicas are busy. Energy, green supply, cost and
@@ -20,12 +24,10 @@ use std::collections::VecDeque;
 
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
-use tokengrid_core::{ClassId, ClassKind, HubId, ModelId, RegionId};
+use tokengrid_core::{ClassId, ClassKind, RegionId};
 use tokengrid_sched::view::*;
-use tokengrid_sched::{BatchJob, Decision, InferenceRequest, Reason, Work};
 
 use crate::engine::{ns, stream_seed};
-use crate::stats::Completion;
 use crate::workload::sample_tokens;
 use crate::world::World;
 
@@ -34,14 +36,23 @@ use super::{Ev, Sim};
 /// Iterations of the batch's fixed point (it moves by less than half a sequence within a few).
 const BATCH_ITERATIONS: usize = 16;
 
+/// Placement rounds a step takes at least (flows that find no pool after them wait in a
+/// backlog).
+const PLACEMENT_ROUNDS: usize = 16;
+
+/// Bisections of the share a pool takes before the policy stops choosing it (1/256 of it).
+const ADMISSION_BISECTIONS: usize = 8;
+
 /// Token samples per class that SLO attainment and latency percentiles are taken over.
 const SAMPLES: usize = 64;
 
+mod account;
+mod place;
 mod queueing;
 mod view;
 
+use account::Served;
 use queueing::erlang_c;
-use view::FluidView;
 
 /// A chunk of waiting requests of one (region, class).
 #[derive(Debug, Clone, Copy)]
@@ -133,6 +144,17 @@ struct FluidPool {
     /// Prefill times of the requests taken this step and last: count, sum S, sum S^2.
     pf: [f64; 3],
     last_pf: [f64; 3],
+    /// The mean batch and the prefill wait as last worked out, until the pool's load changes
+    /// (a round decides every flow against the same pools: without it, each decision solved
+    /// every pool's batch again, a fifth of a national day's time).
+    cached: std::cell::Cell<Option<Cached>>,
+}
+
+/// A pool's derived figures at its current load.
+#[derive(Debug, Clone, Copy)]
+struct Cached {
+    batch: f64,
+    prefill_wait: (f64, f64),
 }
 
 impl FluidPool {
@@ -148,6 +170,13 @@ impl FluidPool {
     /// probability of waiting, Allen-Cunneen mean wait of those that wait), as
     /// (probability, mean of those that wait).
     fn prefill_wait(&self, replicas: f64, dt: f64) -> (f64, f64) {
+        if let Some(c) = self.cached.get() {
+            return c.prefill_wait;
+        }
+        self.prefill_wait_now(replicas, dt)
+    }
+
+    fn prefill_wait_now(&self, replicas: f64, dt: f64) -> (f64, f64) {
         let n = self.pf[0] + self.last_pf[0];
         if n <= 0.0 {
             return (0.0, 0.0);
@@ -177,6 +206,10 @@ pub(super) struct Fluid {
     moments: Vec<(f64, f64, f64)>,
     /// Deferred flows: (release s, pool, chunk).
     deferred: Vec<(f64, usize, Chunk)>,
+    /// What this step served, accounted at its end.
+    served: Vec<Served>,
+    /// Fractional requests not yet in the latency percentiles, by class and sample.
+    carry_samples: Vec<f64>,
     /// Fractional request counts carried into the integer counters, by class.
     carry: Vec<f64>,
     pub(super) steps: u64,
@@ -223,6 +256,8 @@ impl Fluid {
             samples,
             moments,
             deferred: Vec::new(),
+            served: Vec::new(),
+            carry_samples: vec![0.0; s.classes.len() * SAMPLES],
             carry: vec![0.0; s.classes.len()],
             steps: 0,
         }
@@ -250,6 +285,20 @@ impl Fluid {
     /// slots. The step grows with the batch, so iterating from the step of one sequence climbs
     /// to it.
     fn batch(&self, world: &World, pool: usize) -> f64 {
+        let fp = &self.pools[pool];
+        if let Some(c) = fp.cached.get() {
+            return c.batch;
+        }
+        let n = f64::from(world.pool_replicas(pool).max(1));
+        let batch = self.batch_now(world, pool);
+        fp.cached.set(Some(Cached {
+            batch,
+            prefill_wait: fp.prefill_wait_now(n, self.step_s),
+        }));
+        batch
+    }
+
+    fn batch_now(&self, world: &World, pool: usize) -> f64 {
         let fp = &self.pools[pool];
         let n = f64::from(world.pool_replicas(pool).max(1));
         let per = 1.0 / (n * self.step_s);
@@ -284,6 +333,22 @@ impl Fluid {
     fn mean_tokens(&self, class: ClassId) -> (f64, f64) {
         let m = self.moments[class.index()];
         (m.0, m.1)
+    }
+
+    /// Books `count` requests of `class` into `pool`'s step (a negative count takes them out).
+    fn book(&mut self, world: &World, pool: usize, class: ClassId, count: f64) {
+        let w = self.work_s(world, pool, class);
+        let (prompt, output, p2) = self.moments[class.index()];
+        let rate = world.pool_prefill_tokens_per_s(pool);
+        let fp = &mut self.pools[pool];
+        fp.cached.set(None);
+        fp.left_s -= count * w;
+        fp.used_s += count * w;
+        fp.out_tokens += count * output;
+        fp.prefill_s += count * prompt / rate;
+        fp.pf[0] += count;
+        fp.pf[1] += count * prompt / rate;
+        fp.pf[2] += count * p2 / (rate * rate);
     }
 
     /// Replica-seconds of a pool's backlog.
@@ -338,6 +403,7 @@ impl Sim<'_> {
             fp.prefill_s = 0.0;
             fp.last_pf = fp.pf;
             fp.pf = [0.0; 3];
+            fp.cached.set(None);
             if !up {
                 redo.extend(fp.backlog.drain());
             }
@@ -371,23 +437,16 @@ impl Sim<'_> {
                 }
             }
         }
-        for c in redo {
+        for c in &redo {
             self.stats.n.redispatched += c.count.round() as u64;
-            self.fluid_place(&mut fl, c, now);
         }
+        self.fluid_place(&mut fl, redo, now);
         // New arrivals of the step.
+        let mut arrivals = Vec::new();
         if now < self.end_s {
             let span = dt.min(self.end_s - now);
             let hour = self.world.clock().hour(now);
-            // Regions take turns at placing first: contended pools fill in a different order
-            // each step instead of always by the scenario's region order (in the discrete mode
-            // the regions' requests interleave). Without it, the last region overflowed alone:
-            // under cost-slo Guangdong served 11.4% of the default day's requests against 7.0%.
-            let nr = self.s.regions.len().max(1);
-            let rot = fl.steps as usize % nr;
-            for k in 0..self.s.regions.len() {
-                let ri = (k + rot) % nr;
-                let r = &self.s.regions[ri];
+            for (ri, r) in self.s.regions.iter().enumerate() {
                 for &(class, share) in &r.mix {
                     if matches!(self.s.class(class).kind, ClassKind::Training(_)) {
                         continue;
@@ -408,10 +467,12 @@ impl Sim<'_> {
                         since_s: now + span / 2.0,
                         arrived_s: now + span / 2.0,
                     };
-                    self.fluid_place(&mut fl, chunk, now);
+                    arrivals.push(chunk);
                 }
             }
         }
+        self.fluid_place(&mut fl, arrivals, now);
+        self.fluid_account(&mut fl);
         // Power follows the flow through each pool.
         for pool in 0..fl.pools.len() {
             let n = f64::from(self.world.pool_replicas(pool));
@@ -440,205 +501,5 @@ impl Sim<'_> {
                 }
             }
         }
-    }
-
-    /// Decides where a flow goes and serves what the chosen pools can take this step; the rest
-    /// waits in the last chosen pool's backlog.
-    fn fluid_place(&mut self, fl: &mut Fluid, mut c: Chunk, now: f64) {
-        let class = self.s.class(c.class);
-        let ci = c.class.index();
-        let Some(model) = class.model() else { return };
-        let (prompt, output) = fl.mean_tokens(c.class);
-        let residency_set = self.residency[c.region.index()].clone();
-        let residency = residency_set.as_ref();
-        for _ in 0..=self.s.hubs.len() {
-            let work = match &class.kind {
-                ClassKind::Inference(i) => Work::Inference(InferenceRequest {
-                    model: i.model,
-                    class: Some(c.class),
-                    origin: Origin::Region(c.region),
-                    prompt_tokens: prompt.round().max(1.0) as u32,
-                    output_tokens: output.round().max(1.0) as u32,
-                    ttft_slo_ms: i.ttft_slo_ms,
-                    e2e_slo_ms: i.e2e_slo_ms,
-                    residency,
-                    draw: rand::Rng::random::<f64>(&mut self.draws),
-                }),
-                ClassKind::Batch(b) => Work::Batch(BatchJob {
-                    model: b.model,
-                    origin: Origin::Region(c.region),
-                    prompt_tokens: prompt.round().max(1.0) as u32,
-                    output_tokens: output.round().max(1.0) as u32,
-                    deadline_s: c.since_s + b.deadline.as_secs_f64(),
-                    residency,
-                }),
-                ClassKind::Training(_) => return,
-            };
-            let view = FluidView {
-                world: &self.world,
-                fluid: fl,
-            };
-            let p = match self.sched.decide(&view, &work) {
-                Decision::Place(p) => p,
-                Decision::Reject(rs) => {
-                    let closest = Reason::closest(&rs);
-                    let why = closest.map_or("no_hub", |(_, r)| r.code());
-                    let hub = closest.map(|(h, _)| h.index());
-                    self.stats
-                        .unserved(ci, hub, false, why, c.count.round() as u64);
-                    return;
-                }
-            };
-            let Some(pool) = self.world.pool_index(p.hub, model) else {
-                self.stats.unserved(
-                    ci,
-                    Some(p.hub.index()),
-                    false,
-                    Reason::ModelNotServed.code(),
-                    c.count.round() as u64,
-                );
-                return;
-            };
-            if p.start_s > now + fl.step_s {
-                // Deferred batch work joins the pool's backlog in its hour, staggered behind
-                // the work already booked into that hour (never past its deadline), as in the
-                // discrete mode.
-                self.stats.n.deferred += c.count.round() as u64;
-                let w = fl.work_s(&self.world, pool, c.class);
-                let stagger = self.world.book_deferred(pool, p.start_s, w * c.count);
-                let room = match &class.kind {
-                    ClassKind::Batch(b) => {
-                        c.since_s + b.deadline.as_secs_f64()
-                            - p.start_s
-                            - w * f64::from(self.world.pool_slots(pool))
-                    }
-                    _ => 0.0,
-                };
-                fl.deferred
-                    .push((p.start_s + stagger.min(room.max(0.0)), pool, c));
-                return;
-            }
-            let w = fl.work_s(&self.world, pool, c.class);
-            let fp = &fl.pools[pool];
-            if fp.left_s <= 1e-9 || !fp.backlog.is_empty() {
-                // Full (or behind others): the flow waits here.
-                fl.pools[pool].backlog.push_back(c, w);
-                return;
-            }
-            // Under capacity, continuous batching starts arrivals as they come: no wait.
-            let take = (fp.left_s / w).min(c.count);
-            self.fluid_serve(fl, pool, c, take, 0.0);
-            c.count -= take;
-            if c.count <= 1e-9 {
-                return;
-            }
-        }
-        // Every hub the policy would use is full this step: wait at the last choice.
-        if let Some(pool) = class.model().and_then(|m| self.fluid_last_pool(fl, m)) {
-            let w = fl.work_s(&self.world, pool, c.class);
-            fl.pools[pool].backlog.push_back(c, w);
-        } else {
-            let why = Reason::NoCapacity.code();
-            self.stats
-                .unserved(ci, None, false, why, c.count.round() as u64);
-        }
-    }
-
-    /// The pool with the shortest backlog serving `m` at a hub that is up.
-    fn fluid_last_pool(&self, fl: &Fluid, m: ModelId) -> Option<usize> {
-        (0..self.s.hubs.len())
-            .filter(|&h| self.world.is_up(HubId(h as u32)))
-            .filter_map(|h| self.world.pool_index(HubId(h as u32), m))
-            .min_by(|&a, &b| fl.backlog_s(a).total_cmp(&fl.backlog_s(b)))
-    }
-
-    /// Serves `count` requests of chunk `c` in `pool` after waiting `wait_s`: their replica time,
-    /// their latency over the class's samples, their SLO.
-    fn fluid_serve(&mut self, fl: &mut Fluid, pool: usize, c: Chunk, count: f64, wait_s: f64) {
-        if count <= 0.0 {
-            return;
-        }
-        let w = fl.work_s(&self.world, pool, c.class);
-        let hub = self.world.pool_hub(pool);
-        let replicas = f64::from(self.world.pool_replicas(pool).max(1));
-        let (prompt_mean, output_mean) = fl.mean_tokens(c.class);
-        let prefill_rate = self.world.pool_prefill_tokens_per_s(pool);
-        let fp = &mut fl.pools[pool];
-        fp.left_s -= count * w;
-        fp.used_s += count * w;
-        fp.out_tokens += count * output_mean;
-        fp.prefill_s += count * prompt_mean / prefill_rate;
-        let (_, _, p2) = fl.moments[c.class.index()];
-        fp.pf[0] += count;
-        fp.pf[1] += count * prompt_mean / prefill_rate;
-        fp.pf[2] += count * p2 / (prefill_rate * prefill_rate);
-        // Mean batch over this step, with what the pool has taken so far.
-        let batch = fl.batch_size(&self.world, pool);
-        let fp = &fl.pools[pool];
-        // A join pauses its replica's batch while it prefills (as in the discrete mode): decode
-        // slows by the share of time spent prefilling, and a prompt waits for the prefills
-        // queued ahead of it. A join goes to the replica whose prefills end first, so the pool's
-        // prefills are an M/G/c queue (c replicas): a prompt waits with the Erlang C
-        // probability, and then for `E[S] (1 + cs^2) / 2 / (c (1 - rho))` on average
-        // (Allen-Cunneen).
-        let rho = fp.rho(replicas, fl.step_s);
-        let (p_wait, queued_mean) = fp.prefill_wait(replicas, fl.step_s);
-        let step = self.world.pool_step(pool, batch) / (1.0 - rho);
-        let rtt_s = self.world.rtt_ms(Origin::Region(c.region), hub) / 1e3;
-        let kind = &self.s.class(c.class).kind;
-        let samples = &fl.samples[c.class.index()];
-        let per = count / samples.len().max(1) as f64;
-        let mut met = 0.0;
-        let (mut prompt_tokens, mut output_tokens) = (0.0, 0.0);
-        // Time between arrival and the wait at the hub (deferral), counted end to end.
-        let deferred_s = (c.since_s - c.arrived_s).max(0.0);
-        for &(p, o) in samples {
-            let base = deferred_s + rtt_s + wait_s + p / prefill_rate;
-            let ttft = base + p_wait * queued_mean;
-            let e2e = ttft + o * step;
-            // Share of these requests within the SLO, the prefill wait exponential.
-            let within = |slack: f64| {
-                if slack < 0.0 {
-                    0.0
-                } else if queued_mean > 0.0 && slack < 40.0 * queued_mean {
-                    1.0 - p_wait * (-slack / queued_mean).exp()
-                } else {
-                    1.0
-                }
-            };
-            let ok = match kind {
-                ClassKind::Inference(i) => {
-                    let t = i.ttft_slo_ms.map_or(1.0, |slo| within(slo / 1e3 - base));
-                    let e = i
-                        .e2e_slo_ms
-                        .map_or(1.0, |slo| within(slo / 1e3 - base - o * step));
-                    t.min(e)
-                }
-                ClassKind::Batch(b) => within(b.deadline.as_secs_f64() - base - o * step),
-                ClassKind::Training(_) => 1.0,
-            };
-            met += per * ok;
-            prompt_tokens += per * p;
-            output_tokens += per * o;
-            let n = per.round() as u64;
-            if n > 0 {
-                let class = &mut self.stats.classes[c.class.index()];
-                let _ = class.ttft.record_n(((ttft * 1e6) as u64).max(1), n);
-                let _ = class.e2e.record_n(((e2e * 1e6) as u64).max(1), n);
-            }
-        }
-        let done = Completion {
-            class: c.class.index(),
-            region: c.region.index(),
-            hub: hub.index(),
-            prompt: 0,
-            output: 0,
-            wait_s,
-            ttft_us: 0,
-            e2e_us: 0,
-            hour: (self.world.now_s() / 3600.0) as u32,
-        };
-        self.stats
-            .complete_flow(done, count, met, prompt_tokens, output_tokens);
     }
 }

@@ -11,6 +11,9 @@ use crate::world::World;
 pub(super) struct FluidView<'a> {
     pub(super) world: &'a World,
     pub(super) fluid: &'a Fluid,
+    /// A pool shown with room whatever it has left, so that only its latency decides whether
+    /// the policy still takes it.
+    pub(super) open: Option<usize>,
 }
 
 impl ClusterView for FluidView<'_> {
@@ -38,6 +41,9 @@ impl ClusterView for FluidView<'_> {
         } else {
             (room * slots).floor() as u32
         };
+        if self.open == Some(pool) {
+            snap.free_slots = snap.free_slots.max(1);
+        }
         snap.queue_len = waiting.min(f64::from(u32::MAX)) as u32;
         snap.utilization = 1.0 - room;
         // With room, a prompt waits for the prefills ahead of it; without, the backlog drains
