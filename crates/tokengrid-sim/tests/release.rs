@@ -95,12 +95,10 @@ fn cost_slo_moves_work_west_cheaper_than_nearest_within_slos() {
 }
 
 /// Fluid mode against the discrete mode on the default day (docs/fluid.md has the table), to
-/// issue 14's bounds: cost and facility energy within 5%, each hub's share of requests within
-/// 5 points, SLO attainment within 3 points, east and west utilization within 5 points. Every
-/// bound holds for every policy but one: under `green` SLO attainment is 3.1 points low in the
-/// fluid mode (code, 10% of requests, meets its 1 s TTFT SLO 14 points less often: the fluid
-/// mode's prefill wait has an exponential tail where the discrete dispatcher turns away each
-/// request whose wait would pass its bound), asserted within 3.5.
+/// issue 14's bounds, for every policy: cost and facility energy within 5%, each hub's share of
+/// requests within 5 points, SLO attainment within 3 points, east and west utilization within 5
+/// points. The narrowest margin is `green`'s SLO attainment, 2.95 points low in the fluid mode
+/// (code, 10% of requests, meets its 1 s TTFT SLO 12.6 points less often: docs/fluid.md).
 #[test]
 fn fluid_agrees_with_discrete_on_the_default_day() {
     let s = tokengrid_core::builtin::load("china-east-west").expect("built-in");
@@ -117,7 +115,7 @@ fn fluid_agrees_with_discrete_on_the_default_day() {
             .collect();
         hs.iter().map(|h| h.utilization).sum::<f64>() / hs.len() as f64
     };
-    for (policy, slo_tol) in [("nearest", 0.03), ("cost-slo", 0.03), ("green", 0.035)] {
+    for policy in ["nearest", "cost-slo", "green"] {
         let d = tokengrid_sim::run(&s, &opts(policy, None)).expect("discrete");
         let mut o = opts(policy, None);
         o.fluid_step_s = Some(60.0);
@@ -143,7 +141,7 @@ fn fluid_agrees_with_discrete_on_the_default_day() {
             assert!(diff < 0.05, "{policy} {}: share differs by {diff}", fh.name);
         }
         let slo = (f.requests.slo_met_fraction - d.requests.slo_met_fraction).abs();
-        assert!(slo < slo_tol, "{policy} SLO differs by {slo}");
+        assert!(slo < 0.03, "{policy} SLO differs by {slo}");
         assert!(
             (util(&f, true) - util(&d, true)).abs() < 0.05,
             "{policy} east"

@@ -137,10 +137,8 @@ struct FluidPool {
     backlog: Backlog,
     /// Busy replicas as last metered.
     busy: f64,
-    /// Prefill seconds started in the current step, and the share of replica time prefill took
-    /// in the last step.
+    /// Prefill seconds started in the current step.
     prefill_s: f64,
-    last_prefill_share: f64,
     /// Prefill times of the requests taken this step and last: count, sum S, sum S^2.
     pf: [f64; 3],
     last_pf: [f64; 3],
@@ -158,12 +156,13 @@ struct Cached {
 }
 
 impl FluidPool {
-    /// Share of replica time spent prefilling (this step so far, or the last, whichever is
-    /// more).
+    /// Share of replica time spent prefilling this step (so far). Flows are booked, and the
+    /// policy asked again, before a round's share is kept, so the policy sees the share the
+    /// step's flows give. (Until 2026-12-03 the policy saw the larger of this step's share and
+    /// the last step's: a pool filled in one step looked full in the next, was passed over,
+    /// and filled again; code pools alternated between prefill shares of 0.78 and 0.87.)
     fn rho(&self, replicas: f64, dt: f64) -> f64 {
-        (self.prefill_s / (replicas * dt))
-            .max(self.last_prefill_share)
-            .min(0.95)
+        (self.prefill_s / (replicas * dt)).min(0.95)
     }
 
     /// Mean wait of a prompt for the prefills ahead of it: M/G/c with c replicas (Erlang C
@@ -398,8 +397,6 @@ impl Sim<'_> {
             };
             fp.used_s = 0.0;
             fp.out_tokens = 0.0;
-            fp.last_prefill_share =
-                fp.prefill_s / (f64::from(self.world.pool_replicas(pool).max(1)) * dt);
             fp.prefill_s = 0.0;
             fp.last_pf = fp.pf;
             fp.pf = [0.0; 3];
