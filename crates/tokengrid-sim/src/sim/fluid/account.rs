@@ -56,6 +56,16 @@ impl Sim<'_> {
             // (Allen-Cunneen).
             let step = self.world.pool_step(pool, batch) / (1.0 - rho);
             let rtt_s = self.world.rtt_ms(Origin::Region(c.region), hub) / 1e3;
+            // The longest wait at which the policy still sends this flow here: the dispatcher
+            // sees each request's wait and turns away the one that would wait longer, so the
+            // requests served here waited at most that long (for the mean prompt; a sample's
+            // bound moves by its prefill's difference from the mean's).
+            let bound = if p_wait > 0.0 {
+                self.fluid_wait_bound(fl, &c, pool)
+            } else {
+                f64::INFINITY
+            };
+            let (prompt_mean, _) = fl.mean_tokens(c.class);
             let kind = &self.s.class(c.class).kind;
             let samples = &fl.samples[c.class.index()];
             let per = count / samples.len().max(1) as f64;
@@ -65,16 +75,22 @@ impl Sim<'_> {
             let deferred_s = (c.since_s - c.arrived_s).max(0.0);
             for (k, &(p, o)) in samples.iter().enumerate() {
                 let base = deferred_s + rtt_s + wait_s + p / prefill_rate;
-                let ttft = base + p_wait * queued_mean;
+                // The prefill wait: none with probability 1 - p, else exponential with mean q,
+                // cut at the sample's bound where the policy turns waits away (a sample whose
+                // bound is below zero is one the policy would not send here at all; it is
+                // taken uncut).
+                let cut = bound + (prompt_mean - p) / prefill_rate;
+                let cut = if cut > 0.0 { cut } else { f64::INFINITY };
+                let cdf = |x: f64| wait_cdf(x, p_wait, queued_mean);
+                let admitted = cdf(cut);
+                let ttft = base + wait_mean_below(cut, p_wait, queued_mean) / admitted;
                 let e2e = ttft + o * step;
-                // Share of these requests within the SLO, the prefill wait exponential.
+                // Share of these requests within the SLO.
                 let within = |slack: f64| {
                     if slack < 0.0 {
                         0.0
-                    } else if queued_mean > 0.0 && slack < 40.0 * queued_mean {
-                        1.0 - p_wait * (-slack / queued_mean).exp()
                     } else {
-                        1.0
+                        cdf(slack.min(cut)) / admitted
                     }
                 };
                 let ok = match kind {
@@ -119,6 +135,29 @@ impl Sim<'_> {
             self.stats
                 .complete_flow(done, count, met, prompt_tokens, output_tokens);
         }
+    }
+}
+
+/// P(W <= x) for a prefill wait W that is 0 with probability `1 - p`, else exponential with mean
+/// `q`.
+fn wait_cdf(x: f64, p: f64, q: f64) -> f64 {
+    if x < 0.0 {
+        0.0
+    } else if p <= 0.0 || q <= 0.0 || x > 40.0 * q {
+        1.0
+    } else {
+        1.0 - p * (-x / q).exp()
+    }
+}
+
+/// E[W; W <= t] for that wait: `p (q - (t + q) e^(-t/q))`, all of `p q` when `t` is unbounded.
+fn wait_mean_below(t: f64, p: f64, q: f64) -> f64 {
+    if p <= 0.0 || q <= 0.0 {
+        0.0
+    } else if t > 40.0 * q {
+        p * q
+    } else {
+        p * (q - (t + q) * (-t / q).exp())
     }
 }
 

@@ -43,6 +43,9 @@ const PLACEMENT_ROUNDS: usize = 16;
 /// Bisections of the share a pool takes before the policy stops choosing it (1/256 of it).
 const ADMISSION_BISECTIONS: usize = 8;
 
+/// Bisections of the policy's wait bound (to 1/1024 of twice the class's tightest SLO).
+const WAIT_BOUND_BISECTIONS: usize = 10;
+
 /// Token samples per class that SLO attainment and latency percentiles are taken over.
 const SAMPLES: usize = 64;
 
@@ -207,6 +210,8 @@ pub(super) struct Fluid {
     deferred: Vec<(f64, usize, Chunk)>,
     /// What this step served, accounted at its end.
     served: Vec<Served>,
+    /// The policy's wait bounds found this step, by (region, class, pool).
+    bounds: std::collections::HashMap<(usize, usize, usize), f64>,
     /// Fractional requests not yet in the latency percentiles, by class and sample.
     carry_samples: Vec<f64>,
     /// Fractional request counts carried into the integer counters, by class.
@@ -256,6 +261,7 @@ impl Fluid {
             moments,
             deferred: Vec::new(),
             served: Vec::new(),
+            bounds: std::collections::HashMap::new(),
             carry_samples: vec![0.0; s.classes.len() * SAMPLES],
             carry: vec![0.0; s.classes.len()],
             steps: 0,
@@ -384,6 +390,7 @@ impl Sim<'_> {
         let now = self.world.now_s();
         let dt = fl.step_s;
         fl.steps += 1;
+        fl.bounds.clear();
         // Capacity of the step; a hub that is down serves nothing and its backlog is decided
         // again.
         let mut redo = Vec::new();

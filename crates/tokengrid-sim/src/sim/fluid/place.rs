@@ -6,7 +6,7 @@ use tokengrid_sched::view::*;
 use tokengrid_sched::{BatchJob, Decision, HubSet, InferenceRequest, Reason, Work};
 
 use super::view::FluidView;
-use super::{ADMISSION_BISECTIONS, Chunk, Fluid, PLACEMENT_ROUNDS};
+use super::{ADMISSION_BISECTIONS, Chunk, Fluid, PLACEMENT_ROUNDS, WAIT_BOUND_BISECTIONS};
 use crate::sim::Sim;
 
 impl Sim<'_> {
@@ -106,6 +106,58 @@ impl Sim<'_> {
         hi
     }
 
+    /// The longest prefill wait at `pool` at which the policy still sends flow `c` there (the
+    /// pool shown with room, everything else as it is): found by asking the policy, bisecting
+    /// the wait shown, so whatever latency bound its filters keep is the one taken. Infinite when
+    /// no wait up to twice the class's tightest SLO turns the flow away. Kept for the step.
+    pub(super) fn fluid_wait_bound(&mut self, fl: &mut Fluid, c: &Chunk, pool: usize) -> f64 {
+        let key = (c.region.index(), c.class.index(), pool);
+        if let Some(&b) = fl.bounds.get(&key) {
+            return b;
+        }
+        let hub = self.world.pool_hub(pool);
+        let top = match &self.s.class(c.class).kind {
+            ClassKind::Inference(i) => {
+                let tightest = match (i.ttft_slo_ms, i.e2e_slo_ms) {
+                    (Some(t), Some(e)) => t.min(e),
+                    (Some(t), None) | (None, Some(t)) => t,
+                    (None, None) => 0.0,
+                };
+                2.0 * tightest / 1e3
+            }
+            _ => 0.0,
+        };
+        let chosen = |this: &mut Self, w: f64| {
+            let residency_set = this.residency[c.region.index()].clone();
+            let Some(work) = this.fluid_work(fl, c, residency_set.as_ref()) else {
+                return true;
+            };
+            let view = FluidView {
+                world: &this.world,
+                fluid: fl,
+                open: Some(pool),
+                wait_at: Some((pool, w)),
+            };
+            matches!(this.sched.decide(&view, &work), Decision::Place(p) if p.hub == hub)
+        };
+        let bound = if top <= 0.0 || chosen(self, top) || !chosen(self, 0.0) {
+            f64::INFINITY
+        } else {
+            let (mut lo, mut hi) = (0.0, top);
+            for _ in 0..WAIT_BOUND_BISECTIONS {
+                let mid = 0.5 * (lo + hi);
+                if chosen(self, mid) {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            lo
+        };
+        fl.bounds.insert(key, bound);
+        bound
+    }
+
     /// Whether the policy still places flow `c` at `hub` now, the pool shown with room.
     fn fluid_prefers(&mut self, fl: &Fluid, c: &Chunk, hub: HubId, pool: usize) -> bool {
         let residency_set = self.residency[c.region.index()].clone();
@@ -116,6 +168,7 @@ impl Sim<'_> {
             world: &self.world,
             fluid: fl,
             open: Some(pool),
+            wait_at: None,
         };
         match self.sched.decide(&view, &work) {
             Decision::Place(p) => p.hub == hub && p.start_s <= self.world.now_s() + fl.step_s,
@@ -168,6 +221,7 @@ impl Sim<'_> {
             world: &self.world,
             fluid: fl,
             open: None,
+            wait_at: None,
         };
         let p = match self.sched.decide(&view, &work) {
             Decision::Place(p) => p,

@@ -14,6 +14,8 @@ pub(super) struct FluidView<'a> {
     /// A pool shown with room whatever it has left, so that only its latency decides whether
     /// the policy still takes it.
     pub(super) open: Option<usize>,
+    /// A pool shown with this prefill wait instead of its own (to find the policy's bound).
+    pub(super) wait_at: Option<(usize, f64)>,
 }
 
 impl ClusterView for FluidView<'_> {
@@ -57,6 +59,11 @@ impl ClusterView for FluidView<'_> {
         } else {
             self.fluid.backlog_s(pool) / n + dt * (1.0 - room)
         };
+        if let Some((p, w)) = self.wait_at
+            && p == pool
+        {
+            snap.expected_wait_s = w;
+        }
         let batch = self.fluid.batch_size(self.world, pool);
         snap.decode_s_per_token = self.world.pool_step(pool, batch) / (1.0 - rho);
         Some(snap)
