@@ -82,7 +82,9 @@ impl Sim<'_> {
                 let cut = bound + (prompt_mean - p) / prefill_rate;
                 let cut = if cut > 0.0 { cut } else { f64::INFINITY };
                 let cdf = |x: f64| wait_cdf(x, p_wait, queued_mean);
-                let admitted = cdf(cut);
+                // At least 1 - p (no wait) when the cut is above zero; kept from zero for a
+                // queue that is always waited in (p = 1) cut within a rounding error of zero.
+                let admitted = cdf(cut).max(1e-12);
                 let ttft = base + wait_mean_below(cut, p_wait, queued_mean) / admitted;
                 let e2e = ttft + o * step;
                 // Share of these requests within the SLO.
