@@ -85,7 +85,9 @@ impl Sim<'_> {
             for c in group {
                 fl.book(&this.world, pool, c.class, c.count * f);
             }
-            let ok = group.iter().all(|c| this.fluid_prefers(fl, c, hub, pool));
+            let ok = group
+                .iter()
+                .all(|c| this.fluid_prefers(fl, c, hub, pool, None));
             for c in group {
                 fl.book(&this.world, pool, c.class, -c.count * f);
             }
@@ -127,19 +129,7 @@ impl Sim<'_> {
             }
             _ => 0.0,
         };
-        let chosen = |this: &mut Self, w: f64| {
-            let residency_set = this.residency[c.region.index()].clone();
-            let Some(work) = this.fluid_work(fl, c, residency_set.as_ref()) else {
-                return true;
-            };
-            let view = FluidView {
-                world: &this.world,
-                fluid: fl,
-                open: Some(pool),
-                wait_at: Some((pool, w)),
-            };
-            matches!(this.sched.decide(&view, &work), Decision::Place(p) if p.hub == hub)
-        };
+        let chosen = |this: &mut Self, w: f64| this.fluid_prefers(fl, c, hub, pool, Some(w));
         let bound = if top <= 0.0 || chosen(self, top) || !chosen(self, 0.0) {
             f64::INFINITY
         } else {
@@ -158,8 +148,16 @@ impl Sim<'_> {
         bound
     }
 
-    /// Whether the policy still places flow `c` at `hub` now, the pool shown with room.
-    fn fluid_prefers(&mut self, fl: &Fluid, c: &Chunk, hub: HubId, pool: usize) -> bool {
+    /// Whether the policy still places flow `c` at `hub` now, the pool shown with room (and with
+    /// prefill wait `wait` when given).
+    fn fluid_prefers(
+        &mut self,
+        fl: &Fluid,
+        c: &Chunk,
+        hub: HubId,
+        pool: usize,
+        wait: Option<f64>,
+    ) -> bool {
         let residency_set = self.residency[c.region.index()].clone();
         let Some(work) = self.fluid_work(fl, c, residency_set.as_ref()) else {
             return true;
@@ -168,7 +166,7 @@ impl Sim<'_> {
             world: &self.world,
             fluid: fl,
             open: Some(pool),
-            wait_at: None,
+            wait_at: wait.map(|w| (pool, w)),
         };
         match self.sched.decide(&view, &work) {
             Decision::Place(p) => p.hub == hub && p.start_s <= self.world.now_s() + fl.step_s,
