@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
-use super::json::{FastJson, json};
+use super::json::{FastJson, json_body};
 use crate::error::{ApiError, OpenAiError, PROXY_BODY_LIMIT};
 use crate::proxy::{Api, forward};
 use crate::state::{AppState, Question};
@@ -148,9 +148,10 @@ pub(super) async fn dispatch(
         st.note_decision(h, &r.model, r.prompt_tokens, r.output_tokens);
     }
     st.metrics.dispatch.observe(started.elapsed());
-    Ok(json(&DispatchAnswer {
+    let answer = DispatchAnswer {
         hub,
         policy: &st.config.policy,
         explanation,
-    }))
+    };
+    Ok(json_body(answer.to_json()))
 }
