@@ -148,10 +148,10 @@ pub(super) async fn dispatch(
         st.note_decision(h, &r.model, r.prompt_tokens, r.output_tokens);
     }
     st.metrics.dispatch.observe(started.elapsed());
-    let answer = DispatchAnswer {
+    let reply = DispatchAnswer {
         hub,
         policy: &st.config.policy,
         explanation,
     };
-    Ok(json_body(answer.to_json()))
+    Ok(json_body(reply.to_json()))
 }
