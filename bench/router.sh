@@ -10,8 +10,11 @@
 #
 # Needs nginx, wrk and hey (Debian: apt-get install nginx-light wrk hey). Prints, for each of
 # backend direct, nginx proxy and tokengrid: requests/s with 32 connections (wrk, median of RUNS
-# runs), and p50 / p99 at 2,000 requests/s (hey, 20 workers x 100 requests/s); then
-# `POST /v1/dispatch` decisions/s (wrk, 32 connections) and the dispatcher's peak RSS.
+# runs), and p50 / p99 at about 2,000 requests/s, twice: wrk with 21 connections each waiting
+# 10 ms between answer and next request (latency to the microsecond), and hey with 20 workers
+# x 100 requests/s (hey prints to a tenth of a millisecond, so its added latency is a
+# difference of rounded figures); then `POST /v1/dispatch` decisions/s (wrk, 32 connections)
+# and the dispatcher's peak RSS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -101,6 +104,8 @@ post_lua() { # file body
   printf 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = [[%s]]\n' "$2" > "$1"
 }
 post_lua "$WORK/chat.lua" "$CHAT"
+cp "$WORK/chat.lua" "$WORK/paced.lua"
+printf 'function delay()\n  return 10\nend\n' >> "$WORK/paced.lua"
 post_lua "$WORK/dispatch.lua" "$DISPATCH"
 printf '%s' "$CHAT" > "$WORK/chat.json"
 
@@ -120,6 +125,30 @@ rate() { # url lua
   printf '%s\n' "${rates[@]}" | sort -g | awk '{a[NR]=$1} END {printf "%.0f", a[int((NR+1)/2)]}'
 }
 
+# p50 and p99 (ms) and the rate at about 2,000 requests/s: wrk, 21 connections, each sending
+# its next request 10 ms after the last answer (wrk measures each request from its sending,
+# so the pause is not counted).
+paced() { # url
+  local out
+  out=$(wrk -t1 -c21 -d"${DURATION}s" --latency -s "$WORK/paced.lua" "$1")
+  if echo "$out" | grep -q "Non-2xx"; then
+    echo "error: non-2xx answers from $1:" >&2
+    echo "$out" >&2
+    exit 1
+  fi
+  # wrk prints each percentile with its unit (us, ms or s).
+  echo "$out" | awk '
+    function ms(v) {
+      if (v ~ /us$/) return v / 1000
+      if (v ~ /ms$/) return v + 0
+      return v * 1000
+    }
+    / 50% / {p50 = ms($2)}
+    / 99% / {p99 = ms($2)}
+    /Requests\/sec/ {rate = $2}
+    END {printf "%.3f %.3f %.0f", p50, p99, rate}'
+}
+
 # p50 and p99 (ms) at 2,000 requests/s: hey, 20 workers x 100 requests/s each.
 fixed() { # url
   local out
@@ -134,7 +163,7 @@ fixed() { # url
   echo "$p50 $p99"
 }
 
-declare -A RATE LAT
+declare -A RATE LAT PACED
 for target in direct nginx tokengrid; do
   case $target in
     direct) url="http://127.0.0.1:$BACKEND/v1/chat/completions" ;;
@@ -143,27 +172,39 @@ for target in direct nginx tokengrid; do
   esac
   RATE[$target]=$(rate "$url" "$WORK/chat.lua")
   LAT[$target]=$(fixed "$url")
+  PACED[$target]=$(paced "$url")
 done
 decisions=$(rate "http://127.0.0.1:$TG/v1/dispatch" "$WORK/dispatch.lua")
 rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$tg_pid/status")
 
-read -r d50 d99 <<< "${LAT[direct]}"
+table() { # the name of an array of "p50 p99 [rate]" per target, then the column's title
+  local -n lat=$1
+  local d50 d99 p50 p99 rate label added
+  read -r d50 d99 _ <<< "${lat[direct]}"
+  printf '| %-16s | %18s | %24s | %22s |\n' "" "requests/s (wrk)" "$2 p50 / p99" "added p50 / p99"
+  printf '|%s|%s|%s|%s|\n' "------------------" "--------------------" "--------------------------" "------------------------"
+  for target in direct nginx tokengrid; do
+    read -r p50 p99 rate <<< "${lat[$target]}"
+    case $target in
+      direct) label="backend direct"; added="" ;;
+      nginx) label="nginx proxy" ;;
+      tokengrid) label="tokengrid" ;;
+    esac
+    if [ "$target" != direct ]; then
+      added=$(awk -v a="$p50" -v b="$d50" -v c="$p99" -v d="$d99" 'BEGIN {printf "%.2f / %.2f ms", a - b, c - d}')
+    fi
+    local at
+    at=$(printf '%.2f / %.2f ms' "$p50" "$p99")
+    [ -n "$rate" ] && at="$at ($rate/s)"
+    printf '| %-16s | %18s | %24s | %22s |\n' "$label" "${RATE[$target]}" "$at" "$added"
+  done
+}
+
 echo
-echo "$(nproc) cores; wrk -t2 -c32 -d${DURATION}s (median of $RUNS); hey -c20 -q100 -z${DURATION}s"
-printf '| %-16s | %18s | %22s | %22s |\n' "" "requests/s (wrk)" "at 2,000/s p50 / p99" "added p50 / p99"
-printf '|%s|%s|%s|%s|\n' "------------------" "--------------------" "------------------------" "------------------------"
-for target in direct nginx tokengrid; do
-  read -r p50 p99 <<< "${LAT[$target]}"
-  case $target in
-    direct) label="backend direct"; added="" ;;
-    nginx) label="nginx proxy" ;;
-    tokengrid) label="tokengrid" ;;
-  esac
-  if [ "$target" != direct ]; then
-    added=$(awk -v a="$p50" -v b="$d50" -v c="$p99" -v d="$d99" 'BEGIN {printf "%.2f / %.2f ms", a - b, c - d}')
-  fi
-  printf '| %-16s | %18s | %22s | %22s |\n' "$label" "${RATE[$target]}" "$(printf '%.2f / %.2f ms' "$p50" "$p99")" "$added"
-done
+echo "$(nproc) cores; wrk -t2 -c32 -d${DURATION}s (median of $RUNS); wrk -t1 -c21 -d${DURATION}s paced 10 ms; hey -c20 -q100 -z${DURATION}s"
+table PACED "wrk paced:"
+echo
+table LAT "hey 2,000/s:"
 echo
 echo "POST /v1/dispatch (wrk -c32): $decisions decisions/s"
 echo "tokengrid peak RSS: $((rss_kb / 1024)) MiB"
