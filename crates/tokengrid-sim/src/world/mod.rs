@@ -30,6 +30,8 @@ pub struct World {
     /// Simulated times `[from, until)` over which `hour` holds.
     hour_span: (Nanos, Nanos),
     clock: Clock,
+    /// Forecast hours by time ([`view::HourMemo`]).
+    hours: view::HourMemo,
     pools: Vec<ServingPool>,
     /// ServingPool index by (hub, model): `pool_of[hub * models + model]`.
     pool_of: Vec<Option<u32>>,
@@ -112,6 +114,7 @@ impl World {
             hour: clock.hour(0.0),
             hour_span: (0, 0),
             clock,
+            hours: view::HourMemo::new(),
             pools,
             pool_of,
             n_models,
