@@ -88,7 +88,7 @@ impl ClusterView for World {
         tokengrid_sched::facts::rtt_from(&self.topo, self.hub_sites[h.index()], from, h)
     }
 
-    #[inline]
+    #[inline(always)]
     fn forecast(&self, h: HubId, at_s: f64) -> Forecast {
         let i = h.index();
         let (hour, until_s) = self.hours.of(&self.clock, at_s);
@@ -212,7 +212,7 @@ impl HourMemo {
     }
 
     /// The local hour of day at `at_s` and when it ends, s.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn of(&self, clock: &tokengrid_energy::hourly::Clock, at_s: f64) -> (usize, f64) {
         let bits = at_s.to_bits();
         let slot = &self.slots[Self::slot(bits)];
