@@ -194,7 +194,10 @@ pub(crate) struct HourMemo {
 }
 
 impl HourMemo {
-    const SLOTS: usize = 16;
+    /// A decision asks about nine times; with 16 slots two of them often shared one and
+    /// pushed each other out for every hub (1,334 M instructions in the first 1,200 s of the
+    /// built-in day; 1,320 M with 64 slots, 1,318 M with 256).
+    const SLOTS: usize = 64;
 
     pub(crate) fn new() -> Self {
         // A time whose bits are all ones is a NaN, which `of` never stores nor looks up: the
@@ -208,7 +211,7 @@ impl HourMemo {
     /// every bit of the time).
     #[inline]
     fn slot(bits: u64) -> usize {
-        (bits.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 60) as usize
+        (bits.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize
     }
 
     /// The local hour of day at `at_s` and when it ends, s.
