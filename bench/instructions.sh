@@ -31,8 +31,12 @@ trap 'rm -rf "$WORK"' EXIT
 count() { # label, then the speed example's arguments
   local label=$1
   shift
-  valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.out" "$BIN" "$@" \
-    > "$WORK/out.txt" 2> "$WORK/err.txt"
+  if ! valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.out" "$BIN" "$@" \
+    > "$WORK/out.txt" 2> "$WORK/err.txt"; then
+    echo "error: $BIN $* failed under valgrind:" >&2
+    tail -20 "$WORK/err.txt" >&2
+    exit 1
+  fi
   local refs requests digest
   refs=$(awk '/I *refs:/ {gsub(",", "", $NF); print $NF}' "$WORK/err.txt")
   requests=$(awk '{print $3}' "$WORK/out.txt")

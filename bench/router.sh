@@ -179,7 +179,7 @@ rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$tg_pid/status")
 
 table() { # the name of an array of "p50 p99 [rate]" per target, then the column's title
   local -n lat=$1
-  local d50 d99 p50 p99 rate label added
+  local d50 d99 p50 p99 rate label added at
   read -r d50 d99 _ <<< "${lat[direct]}"
   printf '| %-16s | %18s | %24s | %22s |\n' "" "requests/s (wrk)" "$2 p50 / p99" "added p50 / p99"
   printf '|%s|%s|%s|%s|\n' "------------------" "--------------------" "--------------------------" "------------------------"
@@ -193,7 +193,6 @@ table() { # the name of an array of "p50 p99 [rate]" per target, then the column
     if [ "$target" != direct ]; then
       added=$(awk -v a="$p50" -v b="$d50" -v c="$p99" -v d="$d99" 'BEGIN {printf "%.2f / %.2f ms", a - b, c - d}')
     fi
-    local at
     at=$(printf '%.2f / %.2f ms' "$p50" "$p99")
     [ -n "$rate" ] && at="$at ($rate/s)"
     printf '| %-16s | %18s | %24s | %22s |\n' "$label" "${RATE[$target]}" "$at" "$added"
