@@ -240,43 +240,23 @@ impl Scheduler {
         if ex.is_none()
             && let Some(shape) = self.shape
         {
-            match shape {
-                Shape::HardLatency => self.judge(work, &HARD, &[S::Latency]),
-                Shape::HardCost => self.judge(work, &HARD, &[S::EnergyCost]),
-                Shape::SloCostLatency => self.judge(work, &SLO, &[S::EnergyCost, S::Latency]),
-                Shape::SloCarbonCost => self.judge(work, &SLO, &[S::Carbon, S::EnergyCost]),
-            }
-        } else {
-            self.filter_by_filter(work, ex.as_deref_mut());
+            return match shape {
+                Shape::HardLatency => self.decide_shaped(view, work, &HARD, &[S::Latency]),
+                Shape::HardCost => self.decide_shaped(view, work, &HARD, &[S::EnergyCost]),
+                Shape::SloCostLatency => {
+                    self.decide_shaped(view, work, &SLO, &[S::EnergyCost, S::Latency])
+                }
+                Shape::SloCarbonCost => {
+                    self.decide_shaped(view, work, &SLO, &[S::Carbon, S::EnergyCost])
+                }
+            };
         }
+        self.filter_by_filter(work, ex.as_deref_mut());
         if self.feasible.is_empty() {
-            if let Work::Training(t) = work
-                && t.splittable
-                && let Some(p) = crate::training::split_across_hubs(view, t, self.policy.objective)
-            {
-                return Decision::Place(p);
-            }
-            // SLOs are soft when nothing meets them: interactive work goes to the hub expected
-            // to answer first rather than being refused (hard constraints still hold).
-            if let Work::Inference(_) = work
-                && let Some(&(h, _)) = self
-                    .rejected
-                    .iter()
-                    .filter(|(_, r)| matches!(r, Reason::TtftSlo | Reason::E2eSlo))
-                    .min_by(|a, b| {
-                        let (ca, cb) = (&self.cands[a.0.index()], &self.cands[b.0.index()]);
-                        ca.e2e_ms.total_cmp(&cb.e2e_ms).then(a.0.cmp(&b.0))
-                    })
-            {
-                return Decision::Place(Placement::at(&self.cands[h.index()]));
-            }
-            return Decision::Reject(std::mem::take(&mut self.rejected));
+            return self.none_feasible(view, work);
         }
-        if ex.is_some() || self.shape.is_none() {
-            self.score_by_plugin(work);
-        }
+        self.score_by_plugin(work);
         self.total_up(ex.as_deref_mut());
-        let plan_pick = self.plan_pick(work);
         let mut best: Option<(f64, usize)> = None;
         for (fi, &total) in self.totals.iter().enumerate() {
             if let Some(ex) = ex.as_deref_mut() {
@@ -286,10 +266,62 @@ impl Scheduler {
                 best = Some((total, fi));
             }
         }
-        let mut chosen = self.feasible[best.map_or(0, |(_, fi)| fi)];
-        if let Some(pick) = plan_pick.and_then(|shares| self.pick_by_shares(shares, work)) {
-            chosen = pick;
+        let chosen = self.feasible[best.map_or(0, |(_, fi)| fi)];
+        self.place(work, chosen)
+    }
+
+    /// [`Scheduler::run`] for a policy whose lists `filters` and `scores` are known when this is
+    /// compiled, without an explanation: [`Scheduler::judge`], then [`Scheduler::total_rows`].
+    /// The same decision and totals as the general path (`verdicts_match_the_explanation`).
+    #[inline(always)]
+    fn decide_shaped<V: ClusterView + ?Sized, const NF: usize, const NS: usize>(
+        &mut self,
+        view: &V,
+        work: &Work<'_>,
+        filters: &[BuiltinFilter; NF],
+        scores: &[BuiltinScore; NS],
+    ) -> Decision {
+        self.judge(work, filters, scores);
+        if self.feasible.is_empty() {
+            return self.none_feasible(view, work);
         }
+        let fi = self.total_rows::<NS>();
+        self.place(work, self.feasible[fi])
+    }
+
+    /// The decision when no hub passed the filters: a split training job, interactive work at
+    /// the hub expected to answer first when only SLOs stood in the way, or a rejection.
+    fn none_feasible<V: ClusterView + ?Sized>(&mut self, view: &V, work: &Work<'_>) -> Decision {
+        if let Work::Training(t) = work
+            && t.splittable
+            && let Some(p) = crate::training::split_across_hubs(view, t, self.policy.objective)
+        {
+            return Decision::Place(p);
+        }
+        // SLOs are soft when nothing meets them: interactive work goes to the hub expected
+        // to answer first rather than being refused (hard constraints still hold).
+        if let Work::Inference(_) = work
+            && let Some(&(h, _)) = self
+                .rejected
+                .iter()
+                .filter(|(_, r)| matches!(r, Reason::TtftSlo | Reason::E2eSlo))
+                .min_by(|a, b| {
+                    let (ca, cb) = (&self.cands[a.0.index()], &self.cands[b.0.index()]);
+                    ca.e2e_ms.total_cmp(&cb.e2e_ms).then(a.0.cmp(&b.0))
+                })
+        {
+            return Decision::Place(Placement::at(&self.cands[h.index()]));
+        }
+        Decision::Reject(std::mem::take(&mut self.rejected))
+    }
+
+    /// Places the work at candidate `chosen` (the highest total), or where the policy's plan
+    /// sends it when it follows one.
+    fn place(&self, work: &Work<'_>, chosen: usize) -> Decision {
+        let chosen = self
+            .plan_pick(work)
+            .and_then(|shares| self.pick_by_shares(shares, work))
+            .unwrap_or(chosen);
         Decision::Place(Placement::at(&self.cands[chosen]))
     }
 
@@ -361,7 +393,8 @@ impl Scheduler {
     /// hubs, for `filters` and `scores` known when this is compiled: each hub's filters run in
     /// order to its first failure, and a hub that passes is scored while its estimate is at
     /// hand. The same verdicts, costs and ranges (a range is a minimum and a maximum, whatever
-    /// the order).
+    /// the order); the costs are kept hub by hub (`raw[feasible x NS + plugin]`), as
+    /// [`Scheduler::total_rows`] reads them.
     #[inline(always)]
     fn judge<const NF: usize, const NS: usize>(
         &mut self,
@@ -371,10 +404,12 @@ impl Scheduler {
     ) {
         let n = self.cands.len();
         self.verdicts.clear();
+        self.verdicts.resize(n, None);
         self.raw.clear();
         self.raw.resize(NS * n, 0.0);
         let mut ranges = [(f64::INFINITY, f64::NEG_INFINITY); NS];
-        for (i, c) in self.cands.iter().enumerate() {
+        let mut rows = self.raw.chunks_exact_mut(NS);
+        for (i, (c, v)) in self.cands.iter().zip(&mut self.verdicts).enumerate() {
             let mut verdict = None;
             for f in filters {
                 if let Err(r) = f.filter(work, c) {
@@ -382,19 +417,20 @@ impl Scheduler {
                     break;
                 }
             }
-            self.verdicts.push(verdict);
+            *v = verdict;
             match verdict {
                 None => {
-                    let fi = self.feasible.len();
-                    for (pi, (sc, range)) in scores.iter().zip(&mut ranges).enumerate() {
-                        let x = sc.cost(work, c);
-                        self.raw[pi * n + fi] = x;
-                        // As in `ScorePass`: comparisons, a NaN skipped by both.
-                        if x < range.0 {
-                            range.0 = x;
-                        }
-                        if x > range.1 {
-                            range.1 = x;
+                    // A row per hub: never fewer rows than hubs.
+                    if let Some(row) = rows.next() {
+                        for ((sc, range), x) in scores.iter().zip(&mut ranges).zip(row) {
+                            *x = sc.cost(work, c);
+                            // As in `ScorePass`: comparisons, a NaN skipped by both.
+                            if *x < range.0 {
+                                range.0 = *x;
+                            }
+                            if *x > range.1 {
+                                range.1 = *x;
+                            }
                         }
                     }
                     self.feasible.push(i);
@@ -404,6 +440,49 @@ impl Scheduler {
         }
         self.ranges.clear();
         self.ranges.extend_from_slice(&ranges);
+    }
+
+    /// [`Scheduler::total_up`] for [`Scheduler::judge`]'s costs of `NS` plugins, without an
+    /// explanation, and the feasible hub with the highest total (the first on a tie). Each total
+    /// is the same sum in the same order as `total_up`'s, so the same number.
+    #[inline(always)]
+    fn total_rows<const NS: usize>(&mut self) -> usize {
+        let m = self.feasible.len();
+        let mut norm_of = [(0.0, 0.0, 0.0, false); NS];
+        for ((x, (_, weight)), &(lo, hi)) in norm_of
+            .iter_mut()
+            .zip(&self.policy.scores)
+            .zip(&self.ranges)
+        {
+            *x = (
+                hi,
+                if hi > lo { 100.0 / (hi - lo) } else { 0.0 },
+                *weight,
+                hi > lo,
+            );
+        }
+        self.totals.clear();
+        self.totals.resize(m, 0.0);
+        let mut best: Option<(f64, usize)> = None;
+        for (fi, (total, row)) in self
+            .totals
+            .iter_mut()
+            .zip(self.raw.chunks_exact(NS))
+            .enumerate()
+        {
+            for (&(hi, scale, weight, spread), &x) in norm_of.iter().zip(row) {
+                let norm = if spread {
+                    ((hi - x) * scale).clamp(0.0, 100.0)
+                } else {
+                    100.0
+                };
+                *total += weight * norm;
+            }
+            if best.is_none_or(|(b, _)| *total > b) {
+                best = Some((*total, fi));
+            }
+        }
+        best.map_or(0, |(_, fi)| fi)
     }
 
     /// Each feasible hub's weighted total: per plugin, each hub's cost normalised to 0..100
