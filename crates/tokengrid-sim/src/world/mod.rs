@@ -7,6 +7,7 @@ use tokengrid_energy::hourly::{Clock, HOUR_S};
 use tokengrid_energy::{Draw, HubSupply};
 use tokengrid_net::Topology;
 use tokengrid_net::reserve::ReservationBook;
+use tokengrid_sched::view::HubSnapshot;
 
 use crate::engine::{Nanos, secs};
 
@@ -49,6 +50,10 @@ pub struct World {
     carbon: Vec<[f64; 24]>,
     pue: Vec<f64>,
     hub_sites: Vec<(f64, f64)>,
+    /// Each hub as the policy sees it now ([`World::hub_snapshot`]), kept up to date where its
+    /// inputs change (its state, its power, the hour) rather than computed for every hub on
+    /// every decision.
+    snaps: Vec<HubSnapshot>,
 }
 
 impl World {
@@ -109,7 +114,7 @@ impl World {
             .collect();
         let topo = Topology::new(s);
         let book = ReservationBook::new(&topo);
-        World {
+        let mut world = World {
             now: 0,
             hour: clock.hour(0.0),
             hour_span: (0, 0),
@@ -139,7 +144,10 @@ impl World {
             carbon: s.hubs.iter().map(|h| h.grid_carbon_g_per_kwh.0).collect(),
             pue: s.hubs.iter().map(|h| h.pue).collect(),
             hub_sites: s.hubs.iter().map(|h| (h.lat, h.lon)).collect(),
-        }
+            snaps: Vec::new(),
+        };
+        world.snaps = (0..s.hubs.len()).map(|i| world.hub_snapshot(i)).collect();
+        world
     }
 
     /// Simulated time now.
@@ -166,6 +174,36 @@ impl World {
     /// A hub fails or recovers (its work is moved off by [`World::evacuate`]).
     pub(crate) fn set_up(&mut self, h: HubId, up: bool) {
         self.up[h.index()] = up;
+        self.refresh(h.index());
+    }
+
+    /// Hub `h` as the policy sees it now: computed from its state, its meter and the hour.
+    fn hub_snapshot(&self, i: usize) -> HubSnapshot {
+        let hour = self.hour;
+        let m = &self.meters[i];
+        let facility = m.facility_kw();
+        HubSnapshot {
+            up: self.up[i],
+            pue: self.pue[i],
+            tariff_now: self.tariff[i][hour],
+            green_surplus_kw: (m.green_mw[hour] * 1000.0 - facility).max(0.0),
+            carbon_g_per_kwh_now: self.carbon[i][hour],
+            power_headroom_kw: m.grid_cap_kw - facility,
+        }
+    }
+
+    /// Hub `i`'s snapshot after a change to its state or power.
+    #[inline]
+    fn refresh(&mut self, i: usize) {
+        self.snaps[i] = self.hub_snapshot(i);
+    }
+
+    /// Every hub's snapshot (the hour changed).
+    #[inline(never)]
+    fn refresh_all(&mut self) {
+        for i in 0..self.snaps.len() {
+            self.refresh(i);
+        }
     }
 
     /// A request with `prompt` tokens was sent to `pool` and is on the network: its prefill is
@@ -271,6 +309,7 @@ impl World {
             m.busy_kw = (m.busy_kw - kw).max(0.0);
             m.busy_replicas -= 1.0;
         }
+        self.refresh(h);
     }
 
     /// Starts serving request `req` on the least-loaded replica with room; returns the replica
@@ -432,6 +471,7 @@ impl World {
         } else {
             m.busy_kw = (m.busy_kw - kw).max(0.0);
         }
+        self.refresh(h.index());
     }
 
     /// Fluid mode: a pool's replicas are busy `busy` on average from now on (replacing the
@@ -443,6 +483,7 @@ impl World {
         let m = &mut self.meters[h];
         m.busy_kw = (m.busy_kw + (busy - before) * kw).max(0.0);
         m.busy_replicas = (m.busy_replicas + busy - before).max(0.0);
+        self.refresh(h);
     }
 
     /// Number of serving pools.
@@ -507,10 +548,6 @@ impl World {
         }
     }
 
-    fn hour_now(&self) -> usize {
-        self.hour
-    }
-
     /// Moves the clock to `t` (and the cached local hour with it, recomputed only when `t`
     /// leaves the hour it was computed for).
     #[inline]
@@ -518,9 +555,13 @@ impl World {
         self.now = t;
         if t < self.hour_span.0 || t >= self.hour_span.1 {
             let at = secs(t);
-            self.hour = self.clock.hour(at);
+            let hour = self.clock.hour(at);
             let to_next = tokengrid_energy::hourly::to_next_hour(self.clock.local_s(at));
             self.hour_span = (t, t.saturating_add(crate::engine::ns(to_next)));
+            if hour != self.hour {
+                self.hour = hour;
+                self.refresh_all();
+            }
         }
     }
 }

@@ -20,18 +20,7 @@ impl ClusterView for World {
 
     #[inline(always)]
     fn hub(&self, h: HubId) -> HubSnapshot {
-        let i = h.index();
-        let hour = self.hour_now();
-        let m = &self.meters[i];
-        let facility = m.facility_kw();
-        HubSnapshot {
-            up: self.up[i],
-            pue: self.pue[i],
-            tariff_now: self.tariff[i][hour],
-            green_surplus_kw: (m.green_mw[hour] * 1000.0 - facility).max(0.0),
-            carbon_g_per_kwh_now: self.carbon[i][hour],
-            power_headroom_kw: m.grid_cap_kw - facility,
-        }
+        self.snaps[h.index()]
     }
 
     #[inline(always)]
@@ -242,6 +231,9 @@ mod tests {
     use rand_pcg::Pcg64Mcg;
 
     use super::HourMemo;
+    use crate::engine::{Nanos, ns};
+    use crate::world::World;
+    use tokengrid_core::HubId;
 
     /// Asked the same times again and again, in any order and with times that share a slot,
     /// the memo gives what the hour arithmetic gives for each time on its own: the local hour
@@ -290,6 +282,40 @@ mod tests {
                     want_until.to_bits(),
                     "end of the hour at {t}"
                 );
+            }
+        }
+    }
+
+    /// The hub snapshots the world keeps (and the policy reads) are the ones computed from its
+    /// state at every moment: across hours, outages and recoveries, replicas turning busy and
+    /// idle, training power on and off, and fluid load.
+    #[test]
+    fn kept_hub_snapshots_follow_the_state() {
+        let s = tokengrid_core::load("china-east-west").expect("built-in scenario");
+        let mut w = World::new(&s);
+        let mut rng = Pcg64Mcg::seed_from_u64(7);
+        let (hubs, pools) = (s.hubs.len(), w.pool_count());
+        // Replicas turned busy per pool, so none turns idle that was not busy.
+        let mut busy = vec![0u32; pools];
+        let mut t: Nanos = 0;
+        for step in 0..5_000 {
+            // Up to two minutes at a time: about a week, every hour boundary crossed.
+            t += ns(rng.random_range(0.0..120.0));
+            w.set_now(t);
+            let h = HubId(rng.random_range(0..hubs) as u32);
+            let p = rng.random_range(0..pools);
+            match rng.random_range(0..4) {
+                0 => w.set_up(h, rng.random_bool(0.7)),
+                1 => {
+                    let on = busy[p] == 0 || rng.random_bool(0.5);
+                    busy[p] = if on { busy[p] + 1 } else { busy[p] - 1 };
+                    w.set_busy(p, on, t);
+                }
+                2 => w.training_power(h, rng.random_range(0.0..60.0), rng.random_bool(0.5), t),
+                _ => w.fluid_busy(p, rng.random_range(0.0..2.0), rng.random_range(0.0..2.0), t),
+            }
+            for i in 0..hubs {
+                assert_eq!(w.snaps[i], w.hub_snapshot(i), "hub {i} after step {step}");
             }
         }
     }
