@@ -192,10 +192,22 @@ impl World {
         }
     }
 
-    /// Hub `i`'s snapshot after a change to its state or power.
+    /// Hub `i`'s snapshot after a change to its state.
     #[inline]
     fn refresh(&mut self, i: usize) {
         self.snaps[i] = self.hub_snapshot(i);
+    }
+
+    /// Hub `i`'s snapshot after a change to its power: the two figures that depend on it, by
+    /// [`World::hub_snapshot`]'s arithmetic (a replica turns busy or idle on most requests
+    /// where batches are small).
+    #[inline]
+    fn refresh_power(&mut self, i: usize) {
+        let m = &self.meters[i];
+        let facility = m.facility_kw();
+        let snap = &mut self.snaps[i];
+        snap.green_surplus_kw = (m.green_mw[self.hour] * 1000.0 - facility).max(0.0);
+        snap.power_headroom_kw = m.grid_cap_kw - facility;
     }
 
     /// Every hub's snapshot (the hour changed).
@@ -309,7 +321,7 @@ impl World {
             m.busy_kw = (m.busy_kw - kw).max(0.0);
             m.busy_replicas -= 1.0;
         }
-        self.refresh(h);
+        self.refresh_power(h);
     }
 
     /// Starts serving request `req` on the least-loaded replica with room; returns the replica
@@ -471,7 +483,7 @@ impl World {
         } else {
             m.busy_kw = (m.busy_kw - kw).max(0.0);
         }
-        self.refresh(h.index());
+        self.refresh_power(h.index());
     }
 
     /// Fluid mode: a pool's replicas are busy `busy` on average from now on (replacing the
@@ -483,7 +495,7 @@ impl World {
         let m = &mut self.meters[h];
         m.busy_kw = (m.busy_kw + (busy - before) * kw).max(0.0);
         m.busy_replicas = (m.busy_replicas + busy - before).max(0.0);
-        self.refresh(h);
+        self.refresh_power(h);
     }
 
     /// Number of serving pools.
