@@ -177,7 +177,7 @@ impl World {
         self.refresh(h.index());
     }
 
-    /// Hub `h` as the policy sees it now: computed from its state, its meter and the hour.
+    /// Hub `i` as the policy sees it now: computed from its state, its meter and the hour.
     fn hub_snapshot(&self, i: usize) -> HubSnapshot {
         let hour = self.hour;
         let m = &self.meters[i];
