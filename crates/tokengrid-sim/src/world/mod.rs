@@ -179,17 +179,27 @@ impl World {
 
     /// Hub `i` as the policy sees it now: computed from its state, its meter and the hour.
     fn hub_snapshot(&self, i: usize) -> HubSnapshot {
-        let hour = self.hour;
-        let m = &self.meters[i];
-        let facility = m.facility_kw();
+        let (green_surplus_kw, power_headroom_kw) = self.power_figures(i);
         HubSnapshot {
             up: self.up[i],
             pue: self.pue[i],
-            tariff_now: self.tariff[i][hour],
-            green_surplus_kw: (m.green_mw[hour] * 1000.0 - facility).max(0.0),
-            carbon_g_per_kwh_now: self.carbon[i][hour],
-            power_headroom_kw: m.grid_cap_kw - facility,
+            tariff_now: self.tariff[i][self.hour],
+            green_surplus_kw,
+            carbon_g_per_kwh_now: self.carbon[i][self.hour],
+            power_headroom_kw,
         }
+    }
+
+    /// Hub `i`'s green surplus and power headroom now, kW: the snapshot's two figures that
+    /// depend on its power.
+    #[inline]
+    fn power_figures(&self, i: usize) -> (f64, f64) {
+        let m = &self.meters[i];
+        let facility = m.facility_kw();
+        (
+            (m.green_mw[self.hour] * 1000.0 - facility).max(0.0),
+            m.grid_cap_kw - facility,
+        )
     }
 
     /// Hub `i`'s snapshot after a change to its state.
@@ -198,16 +208,14 @@ impl World {
         self.snaps[i] = self.hub_snapshot(i);
     }
 
-    /// Hub `i`'s snapshot after a change to its power: the two figures that depend on it, by
-    /// [`World::hub_snapshot`]'s arithmetic (a replica turns busy or idle on most requests
-    /// where batches are small).
+    /// Hub `i`'s snapshot after a change to its power: only the two figures that depend on it
+    /// (a replica turns busy or idle on most requests where batches are small).
     #[inline]
     fn refresh_power(&mut self, i: usize) {
-        let m = &self.meters[i];
-        let facility = m.facility_kw();
+        let (green_surplus_kw, power_headroom_kw) = self.power_figures(i);
         let snap = &mut self.snaps[i];
-        snap.green_surplus_kw = (m.green_mw[self.hour] * 1000.0 - facility).max(0.0);
-        snap.power_headroom_kw = m.grid_cap_kw - facility;
+        snap.green_surplus_kw = green_surplus_kw;
+        snap.power_headroom_kw = power_headroom_kw;
     }
 
     /// Every hub's snapshot (the hour changed).
