@@ -129,6 +129,39 @@ impl Each<f64> for ScorePass<'_, '_> {
     }
 }
 
+/// A score plugin's costs normalised to 0..100 over their range among the feasible hubs (100 =
+/// lowest): `100 x (hi - x) / (hi - lo)`, the division done once per plugin; every hub scores 100
+/// when the costs do not spread.
+#[derive(Debug, Clone, Copy)]
+struct Norm {
+    hi: f64,
+    /// 100 / (hi - lo), or 0 when the range does not spread.
+    scale: f64,
+    spread: bool,
+}
+
+impl Norm {
+    /// The normalisation over the range `(lo, hi)`.
+    #[inline(always)]
+    fn over((lo, hi): (f64, f64)) -> Norm {
+        Norm {
+            hi,
+            scale: if hi > lo { 100.0 / (hi - lo) } else { 0.0 },
+            spread: hi > lo,
+        }
+    }
+
+    /// Cost `x` normalised.
+    #[inline(always)]
+    fn of(self, x: f64) -> f64 {
+        if self.spread {
+            ((self.hi - x) * self.scale).clamp(0.0, 100.0)
+        } else {
+            100.0
+        }
+    }
+}
+
 /// A plugin as the scheduler runs it.
 #[derive(Debug, Clone, Copy)]
 enum Step<B> {
@@ -448,18 +481,13 @@ impl Scheduler {
     #[inline(always)]
     fn total_rows<const NS: usize>(&mut self) -> usize {
         let m = self.feasible.len();
-        let mut norm_of = [(0.0, 0.0, 0.0, false); NS];
-        for ((x, (_, weight)), &(lo, hi)) in norm_of
+        let mut norm_of = [(Norm::over((0.0, 0.0)), 0.0); NS];
+        for ((x, (_, weight)), &range) in norm_of
             .iter_mut()
             .zip(&self.policy.scores)
             .zip(&self.ranges)
         {
-            *x = (
-                hi,
-                if hi > lo { 100.0 / (hi - lo) } else { 0.0 },
-                *weight,
-                hi > lo,
-            );
+            *x = (Norm::over(range), *weight);
         }
         self.totals.clear();
         self.totals.resize(m, 0.0);
@@ -470,13 +498,8 @@ impl Scheduler {
             .zip(self.raw.chunks_exact(NS))
             .enumerate()
         {
-            for (&(hi, scale, weight, spread), &x) in norm_of.iter().zip(row) {
-                let norm = if spread {
-                    ((hi - x) * scale).clamp(0.0, 100.0)
-                } else {
-                    100.0
-                };
-                *total += weight * norm;
+            for (&(over, weight), &x) in norm_of.iter().zip(row) {
+                *total += weight * over.of(x);
             }
             if best.is_none_or(|(b, _)| *total > b) {
                 best = Some((*total, fi));
@@ -493,16 +516,10 @@ impl Scheduler {
         self.totals.clear();
         self.totals.resize(m, 0.0);
         for (pi, (plugin, weight)) in self.policy.scores.iter().enumerate() {
-            let (lo, hi) = self.ranges[pi];
-            // 100 x (hi - x) / (hi - lo), with the division done once per plugin.
-            let scale = if hi > lo { 100.0 / (hi - lo) } else { 0.0 };
+            let over = Norm::over(self.ranges[pi]);
             let raw = &self.raw[pi * n..pi * n + m];
             for (fi, (total, &x)) in self.totals.iter_mut().zip(raw).enumerate() {
-                let norm = if hi > lo {
-                    ((hi - x) * scale).clamp(0.0, 100.0)
-                } else {
-                    100.0
-                };
+                let norm = over.of(x);
                 *total += weight * norm;
                 if let Some(ex) = ex.as_deref_mut() {
                     let line = &mut ex.hubs[self.feasible[fi]];
