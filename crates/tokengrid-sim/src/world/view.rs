@@ -299,7 +299,8 @@ mod tests {
         let mut busy = vec![0u32; pools];
         let mut t: Nanos = 0;
         for step in 0..5_000 {
-            // Up to two minutes at a time: about a week, every hour boundary crossed.
+            // Up to two minutes at a time: about three and a half days, every hour boundary
+            // crossed.
             t += ns(rng.random_range(0.0..120.0));
             w.set_now(t);
             let h = HubId(rng.random_range(0..hubs) as u32);
